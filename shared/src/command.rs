@@ -1,0 +1,42 @@
+//! Commands a viewer sends to a run, and the error body of a refused request.
+
+use crate::pattern::Params;
+use serde::{Deserialize, Serialize};
+
+/// One command for one run (`POST /api/runs/{run}/commands`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Start the engine if it is not running.
+    Start,
+    /// Cancel the engine; work in flight ends as cancelled.
+    Stop,
+    /// Start again from nothing with the current parameters and seed.
+    Restart,
+    /// Back to the seed's preset parameters and seed, then start.
+    Reset,
+    /// Freeze the run's virtual clock.
+    Pause,
+    /// Let the virtual clock run again.
+    Resume,
+    /// While paused, advance the virtual clock by `ms` (default 100).
+    Step {
+        #[serde(default)]
+        ms: Option<u64>,
+    },
+    /// Virtual seconds per real second, 0.1 to 10.
+    SetSpeed { speed: f64 },
+    /// The seed of the run's random outcomes; applies from the next start.
+    SetSeed { seed: u64 },
+    /// Change some parameters (by name); the others keep their values.
+    SetParams { params: Params },
+}
+
+/// The JSON body of every 4xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable machine-readable code, e.g. `unknown_run`.
+    pub error: String,
+    /// What was wrong, for a person.
+    pub message: String,
+}

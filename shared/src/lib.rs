@@ -1,0 +1,22 @@
+//! The wire protocol of the concurrency dashboard.
+//!
+//! Both the server (which runs the pattern engines) and the browser frontend
+//! depend on this crate, so every message that crosses the network has exactly
+//! one definition. Events are internally tagged (`"type": "..."`) JSON.
+//!
+//! Besides the types, the crate holds [`scene::Scene::apply`], the fold of a
+//! run's events into its visible state. The server folds events to answer
+//! snapshots; the browser folds the same events to animate them. One function
+//! for both means a snapshot and a live view can never disagree.
+
+pub mod command;
+pub mod event;
+pub mod pattern;
+pub mod scene;
+pub mod stream;
+
+pub use command::{Command, ErrorBody};
+pub use event::{DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind};
+pub use pattern::{Family, ParamSpec, Params, PatternId, PatternInfo};
+pub use scene::{ClockInfo, Counters, RunSnapshot, Scene};
+pub use stream::{Batch, Cursor, Lagged};

@@ -1,0 +1,95 @@
+//! Pattern identities and the parameters each pattern accepts.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Every pattern the dashboard can run. The kebab-case name is the id used in
+/// URLs, in the API and as the id of each pattern's default run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PatternId {
+    DropBasic,
+    DropPriority,
+    DropAdaptive,
+    DropBlocking,
+}
+
+impl PatternId {
+    /// Every pattern, in the order the navigation lists them.
+    pub const ALL: [PatternId; 4] = [
+        PatternId::DropBasic,
+        PatternId::DropPriority,
+        PatternId::DropAdaptive,
+        PatternId::DropBlocking,
+    ];
+
+    /// The id as it appears in URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatternId::DropBasic => "drop-basic",
+            PatternId::DropPriority => "drop-priority",
+            PatternId::DropAdaptive => "drop-adaptive",
+            PatternId::DropBlocking => "drop-blocking",
+        }
+    }
+
+    /// Parses an id as written in a URL.
+    pub fn parse(s: &str) -> Option<PatternId> {
+        PatternId::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for PatternId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The families the navigation groups patterns into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    Overload,
+}
+
+impl Family {
+    pub fn title(self) -> &'static str {
+        match self {
+            Family::Overload => "Overload: queues and drops",
+        }
+    }
+}
+
+/// What a viewer needs to know about a pattern to list it and build its controls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatternInfo {
+    pub id: PatternId,
+    pub family: Family,
+    pub title: String,
+    /// The idea, in two or three sentences.
+    pub summary: String,
+    /// Something to try with the controls.
+    pub try_this: String,
+    pub params: Vec<ParamSpec>,
+}
+
+/// One tunable parameter. `default` is the seed's preset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamSpec {
+    pub name: String,
+    pub label: String,
+    pub unit: String,
+    pub min: f64,
+    pub max: f64,
+    pub default: f64,
+    /// Whether the value must be a whole number.
+    pub integer: bool,
+    /// Whether a change applies to the running engine at once; otherwise the
+    /// run restarts with the new value.
+    pub live: bool,
+}
+
+/// Parameter values by name. Names and ranges are checked against the
+/// pattern's [`ParamSpec`]s before an engine sees them.
+pub type Params = BTreeMap<String, f64>;

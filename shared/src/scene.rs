@@ -1,0 +1,390 @@
+//! The visible state of a run: the fold of its events.
+//!
+//! [`RunSnapshot::apply`] is the only place that turns events into state. The
+//! server uses it to answer snapshots and the browser to animate, so both
+//! always agree.
+
+use crate::event::{DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind};
+use crate::pattern::{Params, PatternId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How many recent drops and completions a scene remembers for display.
+pub const RECENT: usize = 32;
+
+/// Where every task ended up. Each task is in exactly one bucket, so at every
+/// moment `submitted == completed + failed + dropped + rejected + cancelled +
+/// timed_out + in_flight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub submitted: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub cancelled: u64,
+    pub timed_out: u64,
+    pub in_flight: u64,
+}
+
+impl Counters {
+    /// Tasks that reached an outcome.
+    pub fn settled(&self) -> u64 {
+        self.completed + self.failed + self.dropped + self.rejected + self.cancelled + self.timed_out
+    }
+
+    /// The conservation rule every run obeys at every moment.
+    pub fn is_conserved(&self) -> bool {
+        self.submitted == self.settled() + self.in_flight
+    }
+
+    /// Dropped as a share of submitted, 0.0 to 1.0.
+    pub fn drop_rate(&self) -> f64 {
+        if self.submitted == 0 {
+            0.0
+        } else {
+            self.dropped as f64 / self.submitted as f64
+        }
+    }
+}
+
+/// The run's virtual clock as last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClockInfo {
+    pub speed: f64,
+    pub paused: bool,
+    /// Virtual time of the latest event, in milliseconds since the run started.
+    pub now_ms: u64,
+}
+
+impl Default for ClockInfo {
+    fn default() -> Self {
+        ClockInfo { speed: 1.0, paused: false, now_ms: 0 }
+    }
+}
+
+/// A task that left through the drop bin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DropRecord {
+    pub task: Task,
+    pub reason: DropReason,
+    pub at_ms: u64,
+}
+
+/// A task a worker finished.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DoneRecord {
+    pub task: Task,
+    pub worker: u32,
+    pub outcome: Outcome,
+    pub at_ms: u64,
+}
+
+/// The adaptive monitor's latest reading.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LoadReading {
+    pub queued: u32,
+    pub capacity: u32,
+    pub level: LoadLevel,
+    pub at_ms: u64,
+}
+
+/// A worker and the task in its hands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Worker {
+    pub task: Option<Task>,
+    /// When it took the task, to draw progress.
+    pub since_ms: u64,
+    pub done: u64,
+}
+
+/// The overload family's picture: producer, queue, workers, drop bin.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scene {
+    pub capacity: u32,
+    /// The task the producer holds: just made, or waiting for a slot.
+    pub offering: Option<Task>,
+    /// Since when the producer has been waiting for a slot (blocking send).
+    pub blocked_since_ms: Option<u64>,
+    /// Total virtual time the producer spent waiting for slots.
+    pub blocked_ms: u64,
+    /// Queued tasks, oldest (next out) first.
+    pub queue: Vec<Task>,
+    pub workers: Vec<Worker>,
+    /// The latest drops, oldest first.
+    pub drops: Vec<DropRecord>,
+    /// The latest completions, oldest first.
+    pub done: Vec<DoneRecord>,
+    pub drops_by_kind: BTreeMap<TaskKind, u64>,
+    pub queue_full_drops: u64,
+    pub policy_drops: u64,
+    pub evictions: u64,
+    pub load: Option<LoadReading>,
+}
+
+/// Everything about one run: what a viewer gets first, and what the events fold into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSnapshot {
+    pub run: String,
+    pub pattern: PatternId,
+    /// The sequence number of the last event folded in (0: none yet).
+    pub seq: u64,
+    pub status: RunStatus,
+    pub seed: u64,
+    pub params: Params,
+    pub clock: ClockInfo,
+    pub counters: Counters,
+    pub scene: Scene,
+}
+
+impl RunSnapshot {
+    /// An empty run that has seen no events.
+    pub fn new(run: impl Into<String>, pattern: PatternId) -> RunSnapshot {
+        RunSnapshot {
+            run: run.into(),
+            pattern,
+            seq: 0,
+            status: RunStatus::Idle,
+            seed: 0,
+            params: Params::new(),
+            clock: ClockInfo::default(),
+            counters: Counters::default(),
+            scene: Scene::default(),
+        }
+    }
+
+    /// Folds one event in. Events at or below `self.seq` were already folded
+    /// and are ignored, so replaying an overlapping batch is harmless.
+    /// Returns whether the event was new.
+    pub fn apply(&mut self, env: &Envelope) -> bool {
+        if env.seq <= self.seq {
+            return false;
+        }
+        self.seq = env.seq;
+        self.clock.now_ms = env.at_ms;
+        let at = env.at_ms;
+        let c = &mut self.counters;
+        let s = &mut self.scene;
+        match &env.event {
+            Event::Reset { params, seed, capacity, workers } => {
+                self.params = params.clone();
+                self.seed = *seed;
+                *c = Counters::default();
+                *s = Scene {
+                    capacity: *capacity,
+                    workers: vec![Worker::default(); *workers as usize],
+                    ..Scene::default()
+                };
+                self.status = RunStatus::Idle;
+            }
+            Event::Status { status } => self.status = *status,
+            Event::Clock { speed, paused } => {
+                self.clock.speed = *speed;
+                self.clock.paused = *paused;
+            }
+            Event::Param { name, value } => {
+                self.params.insert(name.clone(), *value);
+            }
+            Event::Submitted { task } => {
+                c.submitted += 1;
+                c.in_flight += 1;
+                s.offering = Some(*task);
+            }
+            Event::Enqueued { task } => {
+                if let Some(t) = s.offering.take_if(|t| t.id == *task) {
+                    s.queue.push(t);
+                }
+                if let Some(since) = s.blocked_since_ms.take() {
+                    s.blocked_ms += at.saturating_sub(since);
+                }
+            }
+            Event::Blocked { .. } => s.blocked_since_ms = Some(at),
+            Event::Dropped { task, reason } => {
+                let dropped = match reason {
+                    DropReason::Evicted { .. } => {
+                        s.evictions += 1;
+                        let pos = s.queue.iter().position(|t| t.id == *task);
+                        pos.map(|i| s.queue.remove(i))
+                    }
+                    DropReason::QueueFull => {
+                        s.queue_full_drops += 1;
+                        s.offering.take_if(|t| t.id == *task)
+                    }
+                    DropReason::Policy { .. } => {
+                        s.policy_drops += 1;
+                        s.offering.take_if(|t| t.id == *task)
+                    }
+                };
+                c.dropped += 1;
+                c.in_flight = c.in_flight.saturating_sub(1);
+                if let Some(t) = dropped {
+                    *s.drops_by_kind.entry(t.kind).or_default() += 1;
+                    push_recent(&mut s.drops, DropRecord { task: t, reason: *reason, at_ms: at });
+                }
+            }
+            Event::Started { task, worker } => {
+                let taken = s.queue.iter().position(|t| t.id == *task).map(|i| s.queue.remove(i));
+                if let (Some(t), Some(w)) = (taken, s.workers.get_mut(*worker as usize)) {
+                    w.task = Some(t);
+                    w.since_ms = at;
+                }
+            }
+            Event::Finished { task, worker, outcome } => {
+                match outcome {
+                    Outcome::Completed => c.completed += 1,
+                    Outcome::Failed => c.failed += 1,
+                }
+                c.in_flight = c.in_flight.saturating_sub(1);
+                if let Some(w) = s.workers.get_mut(*worker as usize)
+                    && let Some(t) = w.task.take_if(|t| t.id == *task)
+                {
+                    w.done += 1;
+                    w.since_ms = at;
+                    let record = DoneRecord { task: t, worker: *worker, outcome: *outcome, at_ms: at };
+                    push_recent(&mut s.done, record);
+                }
+            }
+            Event::Cancelled { task } => {
+                c.cancelled += 1;
+                c.in_flight = c.in_flight.saturating_sub(1);
+                s.offering.take_if(|t| t.id == *task);
+                s.queue.retain(|t| t.id != *task);
+                for w in &mut s.workers {
+                    w.task.take_if(|t| t.id == *task);
+                }
+                if s.offering.is_none() {
+                    s.blocked_since_ms = None;
+                }
+            }
+            Event::LoadSample { queued, capacity, level } => {
+                s.load = Some(LoadReading { queued: *queued, capacity: *capacity, level: *level, at_ms: at });
+            }
+        }
+        true
+    }
+
+    /// Tasks somewhere between producer and outcome, counted from the scene
+    /// itself; equals `counters.in_flight` whenever the events are complete.
+    pub fn tasks_in_scene(&self) -> u64 {
+        let s = &self.scene;
+        let held = s.workers.iter().filter(|w| w.task.is_some()).count();
+        (s.queue.len() + held + usize::from(s.offering.is_some())) as u64
+    }
+
+    /// Looks a task up wherever it is in the scene.
+    pub fn find_task(&self, id: TaskId) -> Option<Task> {
+        let s = &self.scene;
+        s.offering
+            .iter()
+            .chain(&s.queue)
+            .chain(s.workers.iter().filter_map(|w| w.task.as_ref()))
+            .find(|t| t.id == id)
+            .copied()
+    }
+}
+
+fn push_recent<T>(list: &mut Vec<T>, item: T) {
+    if list.len() == RECENT {
+        list.remove(0);
+    }
+    list.push(item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(seq: u64, at_ms: u64, event: Event) -> Envelope {
+        Envelope { seq, at_ms, event }
+    }
+
+    fn task(id: TaskId, priority: u8) -> Task {
+        Task { id, kind: TaskKind::Email, priority, work_ms: 200 }
+    }
+
+    fn reset() -> Event {
+        Event::Reset { params: Params::new(), seed: 1, capacity: 2, workers: 1 }
+    }
+
+    #[test]
+    fn a_task_moves_from_producer_to_queue_to_worker_to_done() {
+        let mut snap = RunSnapshot::new("r", PatternId::DropBasic);
+        let events = [
+            reset(),
+            Event::Submitted { task: task(0, 5) },
+            Event::Enqueued { task: 0 },
+            Event::Started { task: 0, worker: 0 },
+            Event::Finished { task: 0, worker: 0, outcome: Outcome::Failed },
+        ];
+        let mut in_scene = Vec::new();
+        for (i, e) in events.into_iter().enumerate() {
+            assert!(snap.apply(&env(i as u64 + 1, i as u64 * 10, e)));
+            assert!(snap.counters.is_conserved(), "{:?}", snap.counters);
+            assert_eq!(snap.tasks_in_scene(), snap.counters.in_flight);
+            in_scene.push(snap.tasks_in_scene());
+        }
+        assert_eq!(in_scene, [0, 1, 1, 1, 0]);
+        assert_eq!(snap.counters.failed, 1);
+        assert_eq!(snap.scene.workers[0].done, 1);
+        assert_eq!(snap.scene.done[0].outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn eviction_removes_the_victim_from_the_queue_and_counts_it_by_kind() {
+        let mut snap = RunSnapshot::new("r", PatternId::DropPriority);
+        let mut seq = 0;
+        let mut feed = |snap: &mut RunSnapshot, e: Event| {
+            seq += 1;
+            snap.apply(&env(seq, seq * 50, e));
+        };
+        feed(&mut snap, reset());
+        for (id, p) in [(0, 1), (1, 5)] {
+            feed(&mut snap, Event::Submitted { task: task(id, p) });
+            feed(&mut snap, Event::Enqueued { task: id });
+        }
+        feed(&mut snap, Event::Submitted { task: task(2, 9) });
+        feed(&mut snap, Event::Dropped { task: 0, reason: DropReason::Evicted { by: 2, by_priority: 9 } });
+        feed(&mut snap, Event::Enqueued { task: 2 });
+        let ids: Vec<_> = snap.scene.queue.iter().map(|t| t.id).collect();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!(snap.scene.evictions, 1);
+        assert_eq!(snap.scene.drops_by_kind.get(&TaskKind::Email), Some(&1));
+        assert_eq!(snap.counters.in_flight, 2);
+        assert!(snap.counters.is_conserved());
+    }
+
+    #[test]
+    fn replayed_events_are_ignored_and_reset_clears_everything_but_seq() {
+        let mut snap = RunSnapshot::new("r", PatternId::DropBasic);
+        let submitted = env(2, 0, Event::Submitted { task: task(0, 1) });
+        snap.apply(&env(1, 0, reset()));
+        assert!(snap.apply(&submitted));
+        assert!(!snap.apply(&submitted), "the same seq twice must not count twice");
+        assert_eq!(snap.counters.submitted, 1);
+        snap.apply(&env(3, 0, reset()));
+        assert_eq!(snap.counters, Counters::default());
+        assert_eq!(snap.seq, 3);
+    }
+
+    #[test]
+    fn blocked_time_is_measured_from_blocked_to_enqueued() {
+        let mut snap = RunSnapshot::new("r", PatternId::DropBlocking);
+        snap.apply(&env(1, 0, reset()));
+        snap.apply(&env(2, 100, Event::Submitted { task: task(0, 1) }));
+        snap.apply(&env(3, 100, Event::Blocked { task: 0 }));
+        assert_eq!(snap.scene.blocked_since_ms, Some(100));
+        snap.apply(&env(4, 350, Event::Enqueued { task: 0 }));
+        assert_eq!(snap.scene.blocked_ms, 250);
+        assert_eq!(snap.scene.blocked_since_ms, None);
+    }
+
+    #[test]
+    fn envelopes_are_internally_tagged_json() {
+        let e = env(7, 30, Event::Dropped { task: 3, reason: DropReason::QueueFull });
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "dropped");
+        assert_eq!(json["reason"]["kind"], "queue_full");
+        let back: Envelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,78 @@
+//! What the event stream (`GET /api/events`) carries besides snapshots.
+//!
+//! The stream sends three kinds of SSE message:
+//! - `snapshot`: a [`crate::RunSnapshot`], the whole state of one run;
+//! - `batch`: a JSON array of [`Batch`]es, at most one message per frame;
+//! - `lagged`: a [`Lagged`] notice, followed by fresh snapshots.
+//!
+//! Every message's SSE id is a [`Cursor`], so a reconnecting `EventSource`
+//! says exactly how far it got.
+
+use crate::event::Envelope;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The events of one run within one frame, in sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub run: String,
+    pub events: Vec<Envelope>,
+}
+
+/// The viewer fell behind: `skipped` events were not sent and the snapshots
+/// that follow replace them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lagged {
+    pub skipped: u64,
+}
+
+/// The last sequence number a viewer holds for each run it follows. Written as
+/// `run:seq,run:seq` in SSE ids and parsed back from `Last-Event-ID`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor(pub BTreeMap<String, u64>);
+
+impl Cursor {
+    /// Parses a `Last-Event-ID`. Malformed parts are ignored: a run missing
+    /// from the cursor simply gets a fresh snapshot.
+    pub fn parse(s: &str) -> Cursor {
+        let map = s
+            .split(',')
+            .filter_map(|part| {
+                let (run, seq) = part.rsplit_once(':')?;
+                Some((run.to_owned(), seq.parse().ok()?))
+            })
+            .collect();
+        Cursor(map)
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (run, seq)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{run}:{seq}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_ignores_garbage() {
+        let mut c = Cursor::default();
+        c.0.insert("drop-basic".into(), 12);
+        c.0.insert("drop-priority-2".into(), 0);
+        let text = c.to_string();
+        assert_eq!(text, "drop-basic:12,drop-priority-2:0");
+        assert_eq!(Cursor::parse(&text), c);
+        let parsed = Cursor::parse("drop-basic:7,nonsense,x:y,:3");
+        assert_eq!(parsed.0.get("drop-basic"), Some(&7));
+        assert_eq!(parsed.0.len(), 2, "only well-formed parts survive: {parsed:?}");
+    }
+}
