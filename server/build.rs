@@ -1,1 +1,70 @@
-fn main(){}
+//! Builds the browser app so the server binary can embed it: compiles the
+//! `frontend` crate to WASM, then generates its JS glue with wasm-bindgen.
+//!
+//! Set `DASHBOARD_SKIP_WASM=1` to skip this (for `cargo check`/`clippy`
+//! loops); the server then serves a page that says the app was not built.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().expect("the server crate sits in the workspace").to_path_buf();
+    let pkg = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pkg");
+    std::fs::create_dir_all(&pkg).expect("cannot create the package directory");
+
+    for watched in ["frontend/src", "frontend/Cargo.toml", "shared/src", "shared/Cargo.toml", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=DASHBOARD_SKIP_WASM");
+
+    if env::var_os("DASHBOARD_SKIP_WASM").is_some() {
+        write_placeholder(&pkg);
+        return;
+    }
+    let wasm = build_frontend(&root);
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .expect("wasm-bindgen accepts the web target")
+        .omit_default_module_path(false)
+        .generate(&pkg)
+        .unwrap_or_else(|e| panic!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
+}
+
+/// Compiles the frontend for the browser and returns the `.wasm` path.
+fn build_frontend(root: &Path) -> PathBuf {
+    // Its own target directory: the outer build holds a lock on the shared one.
+    let target_dir = root.join("target").join("frontend");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(root)
+        .args(["build", "-p", "frontend", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's settings are for the host, not for the browser build.
+    for var in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        build.env_remove(var);
+    }
+    let status = build.status().expect("cannot run cargo for the frontend");
+    assert!(
+        status.success(),
+        "building the frontend failed (is the target installed? `rustup target add wasm32-unknown-unknown`)"
+    );
+    target_dir.join("wasm32-unknown-unknown").join("wasm-release").join("frontend.wasm")
+}
+
+fn write_placeholder(pkg: &Path) {
+    let js = "document.body.textContent = 'This server was built with DASHBOARD_SKIP_WASM: the browser app is not included.';\nexport default function init() {}\n";
+    std::fs::write(pkg.join("frontend.js"), js).expect("cannot write the placeholder");
+}

@@ -1,0 +1,173 @@
+//! The pattern engines, one file each, all with the same entry point:
+//! `pub fn info() -> PatternInfo` and `pub async fn run(ctx: Ctx)`.
+//!
+//! An engine is real concurrent code (tokio tasks, bounded channels) whose
+//! simulated work sleeps on the run's virtual clock. It reports what happens
+//! through `ctx.sink`, returns when its work is done, and returns promptly
+//! when `ctx.token` is cancelled. Whatever it leaves in flight is then
+//! recorded as cancelled by the run.
+
+pub mod drop_adaptive;
+pub mod drop_basic;
+pub mod drop_blocking;
+pub mod drop_priority;
+mod overload;
+
+use crate::clock::Clock;
+use crate::run::Sink;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use shared::{ParamSpec, Params, PatternId, PatternInfo};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Everything an engine runs with.
+#[derive(Debug)]
+pub struct Ctx {
+    pub clock: Clock,
+    pub sink: Sink,
+    /// Cancelled when the run is stopped, restarted or the server shuts down.
+    pub token: CancellationToken,
+    /// The current parameters; live ones may change while the engine runs.
+    pub params: watch::Receiver<Params>,
+    /// Seeded once per start, so a run with the same seed repeats exactly.
+    pub rng: StdRng,
+    /// Where the engine spawns its tasks, so the run can wait for all of them.
+    pub tracker: TaskTracker,
+}
+
+impl Ctx {
+    pub fn new(clock: Clock, sink: Sink, token: CancellationToken, params: watch::Receiver<Params>, seed: u64) -> Ctx {
+        Ctx { clock, sink, token, params, rng: StdRng::seed_from_u64(seed), tracker: TaskTracker::new() }
+    }
+
+    /// A parameter as it is now.
+    pub fn param(&self, name: &str) -> f64 {
+        read(&self.params.borrow(), name)
+    }
+}
+
+/// Reads a validated parameter; a missing one reads as 0, which validation
+/// (every spec has a default) rules out.
+pub fn read(params: &Params, name: &str) -> f64 {
+    params.get(name).copied().unwrap_or_default()
+}
+
+pub fn read_ms(params: &Params, name: &str) -> Duration {
+    Duration::from_millis(read(params, name).max(0.0) as u64)
+}
+
+/// The pattern's description and parameters.
+pub fn info(pattern: PatternId) -> PatternInfo {
+    match pattern {
+        PatternId::DropBasic => drop_basic::info(),
+        PatternId::DropPriority => drop_priority::info(),
+        PatternId::DropAdaptive => drop_adaptive::info(),
+        PatternId::DropBlocking => drop_blocking::info(),
+    }
+}
+
+/// Runs the pattern's engine until its work is done or `ctx.token` is cancelled.
+pub async fn run(pattern: PatternId, ctx: Ctx) {
+    match pattern {
+        PatternId::DropBasic => drop_basic::run(ctx).await,
+        PatternId::DropPriority => drop_priority::run(ctx).await,
+        PatternId::DropAdaptive => drop_adaptive::run(ctx).await,
+        PatternId::DropBlocking => drop_blocking::run(ctx).await,
+    }
+}
+
+/// The seed's preset: every parameter at its default.
+pub fn preset(pattern: PatternId) -> Params {
+    info(pattern).params.into_iter().map(|p| (p.name, p.default)).collect()
+}
+
+/// A parameter spec, written compactly in the engines' `info()`.
+pub(crate) fn spec(name: &str, label: &str, unit: &str, range: (f64, f64), default: f64, live: bool) -> ParamSpec {
+    ParamSpec {
+        name: name.to_owned(),
+        label: label.to_owned(),
+        unit: unit.to_owned(),
+        min: range.0,
+        max: range.1,
+        default,
+        integer: true,
+        live,
+    }
+}
+
+/// Running a whole engine in a test, on tokio's paused clock.
+#[cfg(test)]
+pub(crate) mod trial {
+    use crate::run::Run;
+    use shared::{Command, DropReason, Envelope, Event, Outcome, Params, PatternId, RunSnapshot, RunStatus, TaskId};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::sync::Notify;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    /// Everything one run recorded, checked as it was folded.
+    #[derive(Debug)]
+    pub struct Trial {
+        pub events: Vec<Envelope>,
+        pub end: RunSnapshot,
+    }
+
+    /// Runs `pattern` with `changes` over its preset until it finishes,
+    /// asserting the conservation rule after every single event.
+    pub async fn run(pattern: PatternId, changes: &[(&str, f64)], seed: u64) -> Trial {
+        let root = CancellationToken::new();
+        let run = Run::new("trial".into(), pattern, &root, TaskTracker::new(), Arc::new(Notify::new()));
+        run.command(Command::SetSeed { seed }).await.expect("seed");
+        if !changes.is_empty() {
+            let params: Params = changes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+            run.command(Command::SetParams { params }).await.expect("valid parameters");
+        }
+        run.take_pending();
+        run.command(Command::Start).await.expect("start");
+        let mut events = Vec::new();
+        let mut folded = RunSnapshot::new("trial", pattern);
+        for _ in 0..100_000 {
+            for env in run.take_pending() {
+                folded.apply(&env);
+                assert!(folded.counters.is_conserved(), "after {env:?}: {:?}", folded.counters);
+                assert_eq!(folded.tasks_in_scene(), folded.counters.in_flight, "after {env:?}");
+                events.push(env);
+            }
+            if folded.status == RunStatus::Finished {
+                assert_eq!(folded, run.snapshot(), "the fold of the events is the run's snapshot");
+                return Trial { events, end: folded };
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("{pattern} did not finish: {:?}", folded.counters);
+    }
+
+    impl Trial {
+        pub fn finished(&self, outcome: Option<Outcome>) -> Vec<TaskId> {
+            self.pick(|e| match e {
+                Event::Finished { task, outcome: o, .. } if outcome.is_none_or(|x| x == *o) => Some(*task),
+                _ => None,
+            })
+        }
+
+        pub fn dropped(&self, pred: impl Fn(&DropReason) -> bool) -> Vec<TaskId> {
+            self.pick(|e| match e {
+                Event::Dropped { task, reason } if pred(reason) => Some(*task),
+                _ => None,
+            })
+        }
+
+        /// The virtual time of the first event matching `pred`.
+        pub fn time_of(&self, pred: impl Fn(&Event) -> bool) -> Option<u64> {
+            self.events.iter().find(|e| pred(&e.event)).map(|e| e.at_ms)
+        }
+
+        pub fn pick<T>(&self, f: impl Fn(&Event) -> Option<T>) -> Vec<T> {
+            self.events.iter().filter_map(|e| f(&e.event)).collect()
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! A run: one live instance of a pattern, with its clock, its engine and the
+//! fold of everything that happened in it.
+//!
+//! Commands arrive here from the HTTP layer. Lifecycle commands (start, stop,
+//! restart, reset) are serialized by an async lock, because stopping waits for
+//! every engine task to exit before the run says it is stopped.
+
+use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
+use crate::engines::{self, Ctx};
+use serde::Serialize;
+use shared::{Command, Envelope, Event, Params, PatternId, RunSnapshot, RunStatus};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The seed every run starts with until a viewer sets another.
+pub const DEFAULT_SEED: u64 = 42;
+const DEFAULT_STEP: Duration = Duration::from_millis(100);
+const MAX_STEP: Duration = Duration::from_secs(60);
+
+/// Why a command was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CommandError {
+    #[error("pattern `{pattern}` has no parameter `{name}`; it has: {known}")]
+    UnknownParam { pattern: PatternId, name: String, known: String },
+    #[error("`{name}` must be between {min} and {max}, got {value}")]
+    OutOfRange { name: String, value: f64, min: f64, max: f64 },
+    #[error("`{name}` must be a whole number, got {value}")]
+    NotWhole { name: String, value: f64 },
+    #[error("speed must be between 0.1 and 10, got {0}")]
+    Speed(f64),
+    #[error("step must be between 1 and 60000 ms, got {0}")]
+    Step(u64),
+    #[error("step needs a paused clock: pause first")]
+    NotPaused,
+    #[error("set_params needs at least one parameter")]
+    NoParams,
+}
+
+/// What the engine writes through: stamps, folds and queues each event.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    run: Arc<RunCore>,
+}
+
+/// Appends events while the run's state lock is held (see [`Sink::record`]).
+#[derive(Debug)]
+pub struct Recorder<'a> {
+    state: MutexGuard<'a, RunState>,
+    now_ms: u64,
+    wake: &'a Notify,
+}
+
+impl Recorder<'_> {
+    pub fn emit(&mut self, event: Event) {
+        let env = Envelope { seq: self.state.snapshot.seq + 1, at_ms: self.now_ms, event };
+        self.state.snapshot.apply(&env);
+        if self.state.pending.is_empty() {
+            self.wake.notify_one();
+        }
+        self.state.pending.push(env);
+    }
+
+    fn snapshot(&self) -> &RunSnapshot {
+        &self.state.snapshot
+    }
+}
+
+impl Sink {
+    /// Records one event.
+    pub fn emit(&self, event: Event) {
+        self.record(|r| r.emit(event));
+    }
+
+    /// Runs `f` with the run's state locked, so that a change to a real queue
+    /// and the event that reports it are one step: no other task can report
+    /// something about the same task in between.
+    pub fn record<R>(&self, f: impl FnOnce(&mut Recorder<'_>) -> R) -> R {
+        let now_ms = self.run.clock.now_ms();
+        let mut recorder = Recorder { state: self.run.lock(), now_ms, wake: &self.run.wake };
+        f(&mut recorder)
+    }
+}
+
+#[derive(Debug)]
+struct RunState {
+    snapshot: RunSnapshot,
+    /// Events not yet sent to viewers.
+    pending: Vec<Envelope>,
+}
+
+/// The part of a run engines can reach through their sink.
+#[derive(Debug)]
+struct RunCore {
+    clock: Clock,
+    state: Mutex<RunState>,
+    /// Tells the hub this run has pending events.
+    wake: Arc<Notify>,
+}
+
+impl RunCore {
+    fn lock(&self) -> MutexGuard<'_, RunState> {
+        // Every critical section leaves the state whole, so a panic elsewhere
+        // must not take the run down with it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A live engine: its token, and the task that runs it.
+#[derive(Debug)]
+struct Engine {
+    token: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// A run of a pattern, shared by the hub and the HTTP handlers.
+#[derive(Debug)]
+pub struct Run {
+    id: String,
+    pattern: PatternId,
+    core: Arc<RunCore>,
+    params: watch::Sender<Params>,
+    seed: Mutex<u64>,
+    /// Held across a whole lifecycle command, so start and stop never interleave.
+    engine: tokio::sync::Mutex<Option<Engine>>,
+    /// Parent of every engine token of this run.
+    root: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// A line of `GET /api/runs`.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    pub run: String,
+    pub pattern: PatternId,
+    pub status: RunStatus,
+}
+
+impl Run {
+    /// A new idle run on the pattern's preset. Its engines will be children
+    /// of `root` and spawned on `tracker`.
+    pub fn new(id: String, pattern: PatternId, root: &CancellationToken, tracker: TaskTracker, wake: Arc<Notify>) -> Run {
+        let params = engines::preset(pattern);
+        let core = RunCore {
+            clock: Clock::new(),
+            state: Mutex::new(RunState { snapshot: RunSnapshot::new(id.clone(), pattern), pending: Vec::new() }),
+            wake,
+        };
+        let run = Run {
+            id,
+            pattern,
+            core: Arc::new(core),
+            params: watch::Sender::new(params),
+            seed: Mutex::new(DEFAULT_SEED),
+            engine: tokio::sync::Mutex::new(None),
+            root: root.child_token(),
+            tracker,
+        };
+        run.emit_reset();
+        run
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn pattern(&self) -> PatternId {
+        self.pattern
+    }
+
+    pub fn sink(&self) -> Sink {
+        Sink { run: Arc::clone(&self.core) }
+    }
+
+    pub fn snapshot(&self) -> RunSnapshot {
+        self.core.lock().snapshot.clone()
+    }
+
+    pub fn summary(&self) -> RunSummary {
+        RunSummary { run: self.id.clone(), pattern: self.pattern, status: self.core.lock().snapshot.status }
+    }
+
+    /// Takes the events not yet sent, in order.
+    pub fn take_pending(&self) -> Vec<Envelope> {
+        std::mem::take(&mut self.core.lock().pending)
+    }
+
+    fn seed(&self) -> u64 {
+        *self.seed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn emit_reset(&self) {
+        let params = self.params.borrow().clone();
+        let field = |name| engines::read(&params, name) as u32;
+        let event = Event::Reset { capacity: field("capacity"), workers: field("workers"), seed: self.seed(), params };
+        self.core.clock.restart();
+        self.sink().emit(event);
+    }
+
+    fn emit_clock(&self) {
+        let clock = &self.core.clock;
+        self.sink().emit(Event::Clock { speed: clock.speed(), paused: clock.is_paused() });
+    }
+
+    /// Carries out one command and answers the snapshot after it.
+    pub async fn command(&self, command: Command) -> Result<RunSnapshot, CommandError> {
+        match command {
+            Command::Start => {
+                let mut engine = self.engine.lock().await;
+                if !is_live(&engine) {
+                    self.halt(&mut engine).await;
+                    self.begin(&mut engine);
+                }
+            }
+            Command::Stop => {
+                let mut engine = self.engine.lock().await;
+                self.halt(&mut engine).await;
+            }
+            Command::Restart => {
+                let mut engine = self.engine.lock().await;
+                self.halt(&mut engine).await;
+                self.begin(&mut engine);
+            }
+            Command::Reset => {
+                let mut engine = self.engine.lock().await;
+                self.halt(&mut engine).await;
+                *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = DEFAULT_SEED;
+                self.params.send_replace(engines::preset(self.pattern));
+                self.emit_reset();
+            }
+            Command::Pause => {
+                self.core.clock.pause();
+                self.emit_clock();
+            }
+            Command::Resume => {
+                self.core.clock.resume();
+                self.emit_clock();
+            }
+            Command::Step { ms } => {
+                let by = ms.map_or(DEFAULT_STEP, Duration::from_millis);
+                if by.is_zero() || by > MAX_STEP {
+                    return Err(CommandError::Step(ms.unwrap_or_default()));
+                }
+                if !self.core.clock.step(by) {
+                    return Err(CommandError::NotPaused);
+                }
+            }
+            Command::SetSpeed { speed } => {
+                let milli = speed * 1000.0;
+                if !milli.is_finite() || !(MIN_SPEED_MILLI as f64..=MAX_SPEED_MILLI as f64).contains(&milli.round()) {
+                    return Err(CommandError::Speed(speed));
+                }
+                self.core.clock.set_speed_milli(milli.round() as u64);
+                self.emit_clock();
+            }
+            Command::SetSeed { seed } => {
+                let mut engine = self.engine.lock().await;
+                *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = seed;
+                self.reshape(&mut engine).await;
+            }
+            Command::SetParams { params } => self.set_params(params).await?,
+        }
+        Ok(self.snapshot())
+    }
+
+    async fn set_params(&self, changes: Params) -> Result<(), CommandError> {
+        if changes.is_empty() {
+            return Err(CommandError::NoParams);
+        }
+        let specs = engines::info(self.pattern).params;
+        for (name, &value) in &changes {
+            let Some(spec) = specs.iter().find(|s| &s.name == name) else {
+                let known = specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+                return Err(CommandError::UnknownParam { pattern: self.pattern, name: name.clone(), known });
+            };
+            if !value.is_finite() || value < spec.min || value > spec.max {
+                return Err(CommandError::OutOfRange { name: name.clone(), value, min: spec.min, max: spec.max });
+            }
+            if spec.integer && value.fract() != 0.0 {
+                return Err(CommandError::NotWhole { name: name.clone(), value });
+            }
+        }
+        let all_live = changes.keys().all(|name| specs.iter().any(|s| &s.name == name && s.live));
+        let mut engine = self.engine.lock().await;
+        self.params.send_modify(|p| p.extend(changes.clone()));
+        if all_live && is_live(&engine) {
+            // The engine reads live parameters as it goes.
+            let sink = self.sink();
+            sink.record(|r| {
+                for (name, value) in changes {
+                    r.emit(Event::Param { name, value });
+                }
+            });
+        } else {
+            self.reshape(&mut engine).await;
+        }
+        Ok(())
+    }
+
+    /// After a change the engine cannot take live: a running run starts over
+    /// with it, an idle or ended one shows it and waits.
+    async fn reshape(&self, engine: &mut Option<Engine>) {
+        let live = is_live(engine);
+        self.halt(engine).await;
+        if live {
+            self.begin(engine);
+        } else {
+            self.emit_reset();
+        }
+    }
+
+    /// Starts a fresh engine (the caller holds the lifecycle lock).
+    fn begin(&self, slot: &mut Option<Engine>) {
+        self.emit_reset();
+        let token = self.root.child_token();
+        let sink = self.sink();
+        let ctx = Ctx::new(self.core.clock.clone(), sink.clone(), token.clone(), self.params.subscribe(), self.seed());
+        let tracker = ctx.tracker.clone();
+        let pattern = self.pattern;
+        sink.emit(Event::Status { status: RunStatus::Running });
+        let ended = token.clone();
+        let task = self.tracker.spawn(async move {
+            engines::run(pattern, ctx).await;
+            // Whatever the engine spawned has exited too.
+            tracker.close();
+            tracker.wait().await;
+            if ended.is_cancelled() {
+                cancel_in_flight(&sink);
+            } else {
+                sink.emit(Event::Status { status: RunStatus::Finished });
+            }
+        });
+        *slot = Some(Engine { token, task });
+    }
+
+    /// Cancels the engine and waits until every one of its tasks has exited.
+    async fn halt(&self, slot: &mut Option<Engine>) {
+        let Some(engine) = slot.take() else { return };
+        engine.token.cancel();
+        if let Err(e) = engine.task.await {
+            tracing::error!(run = %self.id, error = %e, "engine task failed");
+            cancel_in_flight(&self.sink());
+        }
+        let status = self.core.lock().snapshot.status;
+        if status == RunStatus::Running {
+            self.sink().emit(Event::Status { status: RunStatus::Stopped });
+        }
+    }
+
+    /// Lets the engine finish by itself (used at shutdown, after the root
+    /// token is cancelled).
+    pub async fn wait_stopped(&self) {
+        let mut engine = self.engine.lock().await;
+        self.halt(&mut engine).await;
+    }
+}
+
+/// Whether an engine is running (started and not yet finished by itself).
+fn is_live(slot: &Option<Engine>) -> bool {
+    slot.as_ref().is_some_and(|e| !e.task.is_finished())
+}
+
+/// Records every task still in the scene as cancelled: once the engine's
+/// tasks have exited, nothing else will ever finish them.
+fn cancel_in_flight(sink: &Sink) {
+    sink.record(|r| {
+        let s = &r.snapshot().scene;
+        let ids: Vec<_> = s
+            .offering
+            .iter()
+            .chain(&s.queue)
+            .chain(s.workers.iter().filter_map(|w| w.task.as_ref()))
+            .map(|t| t.id)
+            .collect();
+        for task in ids {
+            r.emit(Event::Cancelled { task });
+        }
+    });
+}
