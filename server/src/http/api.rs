@@ -5,7 +5,8 @@ use crate::engines;
 use crate::run::Run;
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::OriginalUri;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::sse::{KeepAlive, Sse};
 use serde::Deserialize;
@@ -113,10 +114,10 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-pub async fn no_route(uri: Uri) -> ApiError {
+pub async fn no_route(OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }
 
-pub async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+pub async fn wrong_method(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::Method(format!("{method} {}", uri.path()))
 }

@@ -48,3 +48,6 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }
+
+#[cfg(test)]
+mod tests;

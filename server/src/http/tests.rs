@@ -1,0 +1,133 @@
+//! The API called in-process with `oneshot`: good requests, and every kind
+//! of bad one answered with a 4xx JSON error that names the problem.
+
+use super::{AppState, app};
+use crate::hub::Hub;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use shared::{PatternInfo, RunSnapshot, RunStatus};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+fn state() -> AppState {
+    AppState { hub: Hub::new(CancellationToken::new(), TaskTracker::new()) }
+}
+
+async fn call(state: &AppState, method: &str, uri: &str, body: Option<Body>, json: bool) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if json {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let request = request.body(body.unwrap_or_else(Body::empty)).expect("a valid request");
+    let response = app(state.clone()).oneshot(request).await.expect("the router never fails");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+async fn post(state: &AppState, uri: &str, body: Value) -> (StatusCode, Value) {
+    call(state, "POST", uri, Some(Body::from(body.to_string())), true).await
+}
+
+#[tokio::test]
+async fn patterns_list_every_parameter_with_its_preset() {
+    let (status, body) = call(&state(), "GET", "/api/patterns", None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let patterns: Vec<PatternInfo> = serde_json::from_value(body).expect("pattern infos");
+    let ids: Vec<_> = patterns.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["drop-basic", "drop-priority", "drop-adaptive", "drop-blocking"]);
+    let basic = &patterns[0];
+    let preset: Vec<_> = basic.params.iter().map(|p| (p.name.as_str(), p.default)).collect();
+    assert_eq!(
+        preset,
+        [("tasks", 15.0), ("interval_ms", 30.0), ("work_ms", 200.0), ("capacity", 5.0), ("workers", 1.0), ("success_pct", 90.0)]
+    );
+    assert!(basic.params.iter().all(|p| p.min <= p.default && p.default <= p.max));
+}
+
+#[tokio::test]
+async fn commands_answer_the_new_snapshot() {
+    let state = state();
+    let (status, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "set_params", "params": {"capacity": 8}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
+    assert_eq!(snap.scene.capacity, 8);
+    assert_eq!(snap.params["capacity"], 8.0);
+    let (_, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "start"})).await;
+    assert_eq!(body["status"], "running");
+    let (_, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "set_speed", "speed": 0.5})).await;
+    assert_eq!(body["clock"]["speed"], 0.5);
+    let (_, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "stop"})).await;
+    let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
+    assert_eq!(snap.status, RunStatus::Stopped);
+    assert_eq!(snap.counters.in_flight, 0, "stopping cancels what was in flight");
+    assert!(snap.counters.is_conserved());
+    let (status, body) = post(&state, "/api/runs", json!({"pattern": "drop-priority"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["run"], "drop-priority-2");
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_json_error_naming_the_problem_and_the_server_carries_on() {
+    let state = state();
+    let big = json!({"type": "set_params", "params": {"x": "y".repeat(20_000)}});
+    let cases: Vec<(&str, &str, Option<Value>, StatusCode, &str, &str)> = vec![
+        ("GET", "/api/runs/nope", None, StatusCode::NOT_FOUND, "unknown_run", "nope"),
+        ("POST", "/api/runs/nope/commands", Some(json!({"type": "start"})), StatusCode::NOT_FOUND, "unknown_run", "nope"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "explode"})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "explode"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_speed", "speed": "fast"})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "\"fast\", expected f64"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_speed", "speed": 50})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "speed"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_speed", "speed": 0})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "speed"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {"capacity": 0}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "`capacity` must be between 1 and 32"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {"capacity": 2.5}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "whole number"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {"colour": 1}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "no parameter `colour`"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "at least one"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "step", "ms": 100})), StatusCode::CONFLICT, "not_paused", "pause first"),
+        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "step", "ms": -5})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "`-5`, expected u64"),
+        ("POST", "/api/runs/drop-basic/commands", Some(big), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "16 KiB"),
+        ("POST", "/api/runs", Some(json!({"pattern": "teleport"})), StatusCode::NOT_FOUND, "unknown_pattern", "teleport"),
+        ("GET", "/api/events?runs=nope", None, StatusCode::NOT_FOUND, "unknown_run", "nope"),
+        ("GET", "/api/events?runs=", None, StatusCode::BAD_REQUEST, "bad_request", "runs"),
+        ("GET", "/api/events?colour=blue", None, StatusCode::BAD_REQUEST, "bad_request", "colour"),
+        ("GET", "/api/nothing-here", None, StatusCode::NOT_FOUND, "no_route", "/api/nothing-here"),
+        ("DELETE", "/api/runs/drop-basic", None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "DELETE"),
+    ];
+    for (method, uri, body, want_status, want_code, mentions) in cases {
+        let body = body.map(|b| Body::from(b.to_string()));
+        let (status, error) = call(&state, method, uri, body, true).await;
+        assert_eq!(status, want_status, "{method} {uri}: {error}");
+        assert_eq!(error["error"], want_code, "{method} {uri}: {error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(mentions), "{method} {uri}: `{message}` should mention `{mentions}`");
+    }
+    // Not JSON at all, and JSON without its content type.
+    let (status, error) = call(&state, "POST", "/api/runs/drop-basic/commands", Some(Body::from("{start")), true).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let body = Body::from(json!({"type": "start"}).to_string());
+    let (status, error) = call(&state, "POST", "/api/runs/drop-basic/commands", Some(body), false).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("not_json")));
+
+    // Nothing above changed the run, and it still answers.
+    let (status, body) = call(&state, "GET", "/api/runs/drop-basic", None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "idle");
+    assert_eq!(body["params"]["capacity"], 5.0);
+}
+
+#[tokio::test]
+async fn the_page_is_served_for_deep_links() {
+    let state = state();
+    for uri in ["/", "/p/drop-priority"] {
+        let (status, body) = call(&state, "GET", uri, None, false).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(body.as_str().is_some_and(|html| html.contains("/pkg/frontend.js")), "{uri}: {body}");
+    }
+    let (status, _) = call(&state, "GET", "/pkg/frontend.js", None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&state, "GET", "/favicon.ico", None, false).await;
+    assert_eq!(status, StatusCode::OK);
+}
