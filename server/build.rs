@@ -9,12 +9,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().expect("the server crate sits in the workspace").to_path_buf();
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .expect("the server crate sits in the workspace")
+        .to_path_buf();
     let pkg = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pkg");
     std::fs::create_dir_all(&pkg).expect("cannot create the package directory");
 
-    for watched in ["frontend/src", "frontend/Cargo.toml", "shared/src", "shared/Cargo.toml", "Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "frontend/src",
+        "frontend/Cargo.toml",
+        "shared/src",
+        "shared/Cargo.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=DASHBOARD_SKIP_WASM");
@@ -41,7 +52,15 @@ fn build_frontend(root: &Path) -> PathBuf {
     let mut build = Command::new(cargo);
     build
         .current_dir(root)
-        .args(["build", "-p", "frontend", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"])
+        .args([
+            "build",
+            "-p",
+            "frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm-release",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's settings are for the host, not for the browser build.
@@ -61,7 +80,10 @@ fn build_frontend(root: &Path) -> PathBuf {
         status.success(),
         "building the frontend failed (is the target installed? `rustup target add wasm32-unknown-unknown`)"
     );
-    target_dir.join("wasm32-unknown-unknown").join("wasm-release").join("frontend.wasm")
+    target_dir
+        .join("wasm32-unknown-unknown")
+        .join("wasm-release")
+        .join("frontend.wasm")
 }
 
 fn write_placeholder(pkg: &Path) {

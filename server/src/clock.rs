@@ -109,7 +109,9 @@ impl Clock {
             paused: false,
             step_to: None,
         };
-        Clock { state: Arc::new(watch::Sender::new(state)) }
+        Clock {
+            state: Arc::new(watch::Sender::new(state)),
+        }
     }
 
     /// Virtual time since the run started, in whole milliseconds.
@@ -227,7 +229,11 @@ mod tests {
         let real = Instant::now();
         clock.sleep(100 * MS).await;
         assert_eq!(clock.now_ms(), 300);
-        assert_eq!(real.elapsed(), 400 * MS, "at 0.25x, 100 virtual ms take 400 real ms");
+        assert_eq!(
+            real.elapsed(),
+            400 * MS,
+            "at 0.25x, 100 virtual ms take 400 real ms"
+        );
         clock.set_speed_milli(10_000);
         let real = Instant::now();
         clock.sleep(1000 * MS).await;

@@ -73,7 +73,13 @@ impl Hub {
     /// `root` is cancelled.
     pub fn new(root: CancellationToken, tracker: TaskTracker) -> Arc<Hub> {
         let (frames, _) = broadcast::channel(VIEWER_BUFFER);
-        let hub = Arc::new(Hub { runs: RwLock::default(), dirty: Arc::new(Notify::new()), frames, root, tracker });
+        let hub = Arc::new(Hub {
+            runs: RwLock::default(),
+            dirty: Arc::new(Notify::new()),
+            frames,
+            root,
+            tracker,
+        });
         for pattern in PatternId::ALL {
             hub.insert(pattern.as_str().to_owned(), pattern);
         }
@@ -82,8 +88,17 @@ impl Hub {
     }
 
     fn insert(&self, id: String, pattern: PatternId) -> Arc<Run> {
-        let run = Arc::new(Run::new(id.clone(), pattern, &self.root, self.tracker.clone(), Arc::clone(&self.dirty)));
-        let entry = RunEntry { run: Arc::clone(&run), replay: Mutex::default() };
+        let run = Arc::new(Run::new(
+            id.clone(),
+            pattern,
+            &self.root,
+            self.tracker.clone(),
+            Arc::clone(&self.dirty),
+        ));
+        let entry = RunEntry {
+            run: Arc::clone(&run),
+            replay: Mutex::default(),
+        };
         self.write_runs().insert(id, Arc::new(entry));
         run
     }
@@ -103,7 +118,10 @@ impl Hub {
             if runs.len() >= MAX_RUNS {
                 return Err(TooManyRuns);
             }
-            (2..).map(|n| format!("{pattern}-{n}")).find(|id| !runs.contains_key(id)).unwrap_or_default()
+            (2..)
+                .map(|n| format!("{pattern}-{n}"))
+                .find(|id| !runs.contains_key(id))
+                .unwrap_or_default()
         };
         Ok(self.insert(id, pattern))
     }
@@ -118,7 +136,11 @@ impl Hub {
 
     /// Stops every engine and waits for them (at shutdown).
     pub async fn stop_all(&self) {
-        let runs: Vec<_> = self.read_runs().values().map(|e| Arc::clone(&e.run)).collect();
+        let runs: Vec<_> = self
+            .read_runs()
+            .values()
+            .map(|e| Arc::clone(&e.run))
+            .collect();
         for run in runs {
             run.wait_stopped().await;
         }
@@ -147,9 +169,14 @@ impl Hub {
         let mut frame = Frame::default();
         for entry in entries {
             let events = entry.run.take_pending();
-            let (Some(first), Some(last)) = (events.first(), events.last()) else { continue };
+            let (Some(first), Some(last)) = (events.first(), events.last()) else {
+                continue;
+            };
             let (first_seq, last_seq) = (first.seq, last.seq);
-            let batch = Batch { run: entry.run.id().to_owned(), events };
+            let batch = Batch {
+                run: entry.run.id().to_owned(),
+                events,
+            };
             let json = match serde_json::to_string(&batch) {
                 Ok(json) => json,
                 Err(e) => {
@@ -157,7 +184,12 @@ impl Hub {
                     continue;
                 }
             };
-            let batch = Arc::new(FrameBatch { run: entry.run.id().into(), first_seq, last_seq, json: json.into() });
+            let batch = Arc::new(FrameBatch {
+                run: entry.run.id().into(),
+                first_seq,
+                last_seq,
+                json: json.into(),
+            });
             let mut replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
             if replay.len() == REPLAY_BATCHES {
                 replay.pop_front();
@@ -179,8 +211,13 @@ impl Hub {
         let frames = self.frames.subscribe();
         let follow_all = runs.is_none();
         let names = runs.unwrap_or_else(|| self.read_runs().keys().cloned().collect());
-        let mut viewer =
-            Viewer { hub: Arc::clone(self), frames, follow_all, cursor: Cursor::default(), backlog: VecDeque::new() };
+        let mut viewer = Viewer {
+            hub: Arc::clone(self),
+            frames,
+            follow_all,
+            cursor: Cursor::default(),
+            backlog: VecDeque::new(),
+        };
         for name in names {
             viewer.catch_up(&name, resume.0.get(&name).copied());
         }
@@ -225,13 +262,20 @@ impl Viewer {
     /// Brings the viewer up to date on one run: replays the batches after
     /// `after` if the ring still holds all of them, else sends a snapshot.
     fn catch_up(&mut self, run: &str, after: Option<u64>) {
-        let Some(entry) = self.hub.read_runs().get(run).cloned() else { return };
+        let Some(entry) = self.hub.read_runs().get(run).cloned() else {
+            return;
+        };
         if let Some(after) = after {
             let replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
             let current = replay.back().map_or(0, |b| b.last_seq);
-            let covered = replay.front().is_some_and(|b| b.first_seq <= after + 1) && after <= current;
+            let covered =
+                replay.front().is_some_and(|b| b.first_seq <= after + 1) && after <= current;
             if covered {
-                let missed: Vec<_> = replay.iter().filter(|b| b.last_seq > after).cloned().collect();
+                let missed: Vec<_> = replay
+                    .iter()
+                    .filter(|b| b.last_seq > after)
+                    .cloned()
+                    .collect();
                 drop(replay);
                 self.cursor.0.insert(run.to_owned(), after);
                 if let Some(message) = self.batch_message(&missed) {
@@ -257,7 +301,10 @@ impl Viewer {
         }
         let skipped = self.cursor.0.values().sum::<u64>().saturating_sub(before);
         tracing::debug!(skipped, "viewer lagged");
-        if let Ok(notice) = SseEvent::default().event("lagged").json_data(Lagged { skipped }) {
+        if let Ok(notice) = SseEvent::default()
+            .event("lagged")
+            .json_data(Lagged { skipped })
+        {
             self.backlog.push_front(notice.id(self.cursor.to_string()));
         }
     }
@@ -271,7 +318,12 @@ impl Viewer {
                 }
             }
         }
-        let mine: Vec<_> = frame.batches.iter().filter(|b| self.cursor.0.contains_key(&*b.run)).cloned().collect();
+        let mine: Vec<_> = frame
+            .batches
+            .iter()
+            .filter(|b| self.cursor.0.contains_key(&*b.run))
+            .cloned()
+            .collect();
         let message = self.batch_message(&mine);
         match (self.backlog.is_empty(), message) {
             (true, message) => message,
@@ -300,6 +352,11 @@ impl Viewer {
             return None;
         }
         data.push(']');
-        Some(SseEvent::default().event("batch").id(self.cursor.to_string()).data(data))
+        Some(
+            SseEvent::default()
+                .event("batch")
+                .id(self.cursor.to_string())
+                .data(data),
+        )
     }
 }

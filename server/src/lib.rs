@@ -36,14 +36,19 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken) -> std::i
     let tracker = TaskTracker::new();
     let hub = Hub::new(shutdown.clone(), tracker.clone());
     let router = app(AppState { hub: hub.clone() });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await?;
     tracker.close();
     let stopped = async {
         hub.stop_all().await;
         tracker.wait().await;
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, stopped).await.is_err() {
-        tracing::warn!(still_running = tracker.len(), "engines did not stop in time");
+        tracing::warn!(
+            still_running = tracker.len(),
+            "engines did not stop in time"
+        );
     }
     Ok(())
 }

@@ -25,9 +25,18 @@ const MAX_STEP: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CommandError {
     #[error("pattern `{pattern}` has no parameter `{name}`; it has: {known}")]
-    UnknownParam { pattern: PatternId, name: String, known: String },
+    UnknownParam {
+        pattern: PatternId,
+        name: String,
+        known: String,
+    },
     #[error("`{name}` must be between {min} and {max}, got {value}")]
-    OutOfRange { name: String, value: f64, min: f64, max: f64 },
+    OutOfRange {
+        name: String,
+        value: f64,
+        min: f64,
+        max: f64,
+    },
     #[error("`{name}` must be a whole number, got {value}")]
     NotWhole { name: String, value: f64 },
     #[error("speed must be between 0.1 and 10, got {0}")]
@@ -56,7 +65,11 @@ pub struct Recorder<'a> {
 
 impl Recorder<'_> {
     pub fn emit(&mut self, event: Event) {
-        let env = Envelope { seq: self.state.snapshot.seq + 1, at_ms: self.now_ms, event };
+        let env = Envelope {
+            seq: self.state.snapshot.seq + 1,
+            at_ms: self.now_ms,
+            event,
+        };
         self.state.snapshot.apply(&env);
         if self.state.pending.is_empty() {
             self.wake.notify_one();
@@ -80,7 +93,11 @@ impl Sink {
     /// something about the same task in between.
     pub fn record<R>(&self, f: impl FnOnce(&mut Recorder<'_>) -> R) -> R {
         let now_ms = self.run.clock.now_ms();
-        let mut recorder = Recorder { state: self.run.lock(), now_ms, wake: &self.run.wake };
+        let mut recorder = Recorder {
+            state: self.run.lock(),
+            now_ms,
+            wake: &self.run.wake,
+        };
         f(&mut recorder)
     }
 }
@@ -142,11 +159,20 @@ pub struct RunSummary {
 impl Run {
     /// A new idle run on the pattern's preset. Its engines will be children
     /// of `root` and spawned on `tracker`.
-    pub fn new(id: String, pattern: PatternId, root: &CancellationToken, tracker: TaskTracker, wake: Arc<Notify>) -> Run {
+    pub fn new(
+        id: String,
+        pattern: PatternId,
+        root: &CancellationToken,
+        tracker: TaskTracker,
+        wake: Arc<Notify>,
+    ) -> Run {
         let params = engines::preset(pattern);
         let core = RunCore {
             clock: Clock::new(),
-            state: Mutex::new(RunState { snapshot: RunSnapshot::new(id.clone(), pattern), pending: Vec::new() }),
+            state: Mutex::new(RunState {
+                snapshot: RunSnapshot::new(id.clone(), pattern),
+                pending: Vec::new(),
+            }),
             wake,
         };
         let run = Run {
@@ -172,7 +198,9 @@ impl Run {
     }
 
     pub fn sink(&self) -> Sink {
-        Sink { run: Arc::clone(&self.core) }
+        Sink {
+            run: Arc::clone(&self.core),
+        }
     }
 
     pub fn snapshot(&self) -> RunSnapshot {
@@ -180,7 +208,11 @@ impl Run {
     }
 
     pub fn summary(&self) -> RunSummary {
-        RunSummary { run: self.id.clone(), pattern: self.pattern, status: self.core.lock().snapshot.status }
+        RunSummary {
+            run: self.id.clone(),
+            pattern: self.pattern,
+            status: self.core.lock().snapshot.status,
+        }
     }
 
     /// Takes the events not yet sent, in order.
@@ -195,14 +227,22 @@ impl Run {
     fn emit_reset(&self) {
         let params = self.params.borrow().clone();
         let field = |name| engines::read(&params, name) as u32;
-        let event = Event::Reset { capacity: field("capacity"), workers: field("workers"), seed: self.seed(), params };
+        let event = Event::Reset {
+            capacity: field("capacity"),
+            workers: field("workers"),
+            seed: self.seed(),
+            params,
+        };
         self.core.clock.restart();
         self.sink().emit(event);
     }
 
     fn emit_clock(&self) {
         let clock = &self.core.clock;
-        self.sink().emit(Event::Clock { speed: clock.speed(), paused: clock.is_paused() });
+        self.sink().emit(Event::Clock {
+            speed: clock.speed(),
+            paused: clock.is_paused(),
+        });
     }
 
     /// Carries out one command and answers the snapshot after it.
@@ -250,7 +290,9 @@ impl Run {
             }
             Command::SetSpeed { speed } => {
                 let milli = speed * 1000.0;
-                if !milli.is_finite() || !(MIN_SPEED_MILLI as f64..=MAX_SPEED_MILLI as f64).contains(&milli.round()) {
+                if !milli.is_finite()
+                    || !(MIN_SPEED_MILLI as f64..=MAX_SPEED_MILLI as f64).contains(&milli.round())
+                {
                     return Err(CommandError::Speed(speed));
                 }
                 self.core.clock.set_speed_milli(milli.round() as u64);
@@ -273,17 +315,35 @@ impl Run {
         let specs = engines::info(self.pattern).params;
         for (name, &value) in &changes {
             let Some(spec) = specs.iter().find(|s| &s.name == name) else {
-                let known = specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
-                return Err(CommandError::UnknownParam { pattern: self.pattern, name: name.clone(), known });
+                let known = specs
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(CommandError::UnknownParam {
+                    pattern: self.pattern,
+                    name: name.clone(),
+                    known,
+                });
             };
             if !value.is_finite() || value < spec.min || value > spec.max {
-                return Err(CommandError::OutOfRange { name: name.clone(), value, min: spec.min, max: spec.max });
+                return Err(CommandError::OutOfRange {
+                    name: name.clone(),
+                    value,
+                    min: spec.min,
+                    max: spec.max,
+                });
             }
             if spec.integer && value.fract() != 0.0 {
-                return Err(CommandError::NotWhole { name: name.clone(), value });
+                return Err(CommandError::NotWhole {
+                    name: name.clone(),
+                    value,
+                });
             }
         }
-        let all_live = changes.keys().all(|name| specs.iter().any(|s| &s.name == name && s.live));
+        let all_live = changes
+            .keys()
+            .all(|name| specs.iter().any(|s| &s.name == name && s.live));
         let mut engine = self.engine.lock().await;
         self.params.send_modify(|p| p.extend(changes.clone()));
         if all_live && is_live(&engine) {
@@ -317,10 +377,18 @@ impl Run {
         self.emit_reset();
         let token = self.root.child_token();
         let sink = self.sink();
-        let ctx = Ctx::new(self.core.clock.clone(), sink.clone(), token.clone(), self.params.subscribe(), self.seed());
+        let ctx = Ctx::new(
+            self.core.clock.clone(),
+            sink.clone(),
+            token.clone(),
+            self.params.subscribe(),
+            self.seed(),
+        );
         let tracker = ctx.tracker.clone();
         let pattern = self.pattern;
-        sink.emit(Event::Status { status: RunStatus::Running });
+        sink.emit(Event::Status {
+            status: RunStatus::Running,
+        });
         let ended = token.clone();
         let task = self.tracker.spawn(async move {
             engines::run(pattern, ctx).await;
@@ -330,7 +398,9 @@ impl Run {
             if ended.is_cancelled() {
                 cancel_in_flight(&sink);
             } else {
-                sink.emit(Event::Status { status: RunStatus::Finished });
+                sink.emit(Event::Status {
+                    status: RunStatus::Finished,
+                });
             }
         });
         *slot = Some(Engine { token, task });
@@ -346,7 +416,9 @@ impl Run {
         }
         let status = self.core.lock().snapshot.status;
         if status == RunStatus::Running {
-            self.sink().emit(Event::Status { status: RunStatus::Stopped });
+            self.sink().emit(Event::Status {
+                status: RunStatus::Stopped,
+            });
         }
     }
 

@@ -16,7 +16,9 @@ pub mod scene;
 pub mod stream;
 
 pub use command::{Command, ErrorBody};
-pub use event::{DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind};
+pub use event::{
+    DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
+};
 pub use pattern::{Family, ParamSpec, Params, PatternId, PatternInfo};
 pub use scene::{ClockInfo, Counters, RunSnapshot, Scene};
 pub use stream::{Batch, Cursor, Lagged};

@@ -4,7 +4,9 @@
 //! server uses it to answer snapshots and the browser to animate, so both
 //! always agree.
 
-use crate::event::{DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind};
+use crate::event::{
+    DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
+};
 use crate::pattern::{Params, PatternId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,7 +32,12 @@ pub struct Counters {
 impl Counters {
     /// Tasks that reached an outcome.
     pub fn settled(&self) -> u64 {
-        self.completed + self.failed + self.dropped + self.rejected + self.cancelled + self.timed_out
+        self.completed
+            + self.failed
+            + self.dropped
+            + self.rejected
+            + self.cancelled
+            + self.timed_out
     }
 
     /// The conservation rule every run obeys at every moment.
@@ -59,7 +66,11 @@ pub struct ClockInfo {
 
 impl Default for ClockInfo {
     fn default() -> Self {
-        ClockInfo { speed: 1.0, paused: false, now_ms: 0 }
+        ClockInfo {
+            speed: 1.0,
+            paused: false,
+            now_ms: 0,
+        }
     }
 }
 
@@ -166,7 +177,12 @@ impl RunSnapshot {
         let c = &mut self.counters;
         let s = &mut self.scene;
         match &env.event {
-            Event::Reset { params, seed, capacity, workers } => {
+            Event::Reset {
+                params,
+                seed,
+                capacity,
+                workers,
+            } => {
                 self.params = params.clone();
                 self.seed = *seed;
                 *c = Counters::default();
@@ -219,17 +235,32 @@ impl RunSnapshot {
                 c.in_flight = c.in_flight.saturating_sub(1);
                 if let Some(t) = dropped {
                     *s.drops_by_kind.entry(t.kind).or_default() += 1;
-                    push_recent(&mut s.drops, DropRecord { task: t, reason: *reason, at_ms: at });
+                    push_recent(
+                        &mut s.drops,
+                        DropRecord {
+                            task: t,
+                            reason: *reason,
+                            at_ms: at,
+                        },
+                    );
                 }
             }
             Event::Started { task, worker } => {
-                let taken = s.queue.iter().position(|t| t.id == *task).map(|i| s.queue.remove(i));
+                let taken = s
+                    .queue
+                    .iter()
+                    .position(|t| t.id == *task)
+                    .map(|i| s.queue.remove(i));
                 if let (Some(t), Some(w)) = (taken, s.workers.get_mut(*worker as usize)) {
                     w.task = Some(t);
                     w.since_ms = at;
                 }
             }
-            Event::Finished { task, worker, outcome } => {
+            Event::Finished {
+                task,
+                worker,
+                outcome,
+            } => {
                 match outcome {
                     Outcome::Completed => c.completed += 1,
                     Outcome::Failed => c.failed += 1,
@@ -240,7 +271,12 @@ impl RunSnapshot {
                 {
                     w.done += 1;
                     w.since_ms = at;
-                    let record = DoneRecord { task: t, worker: *worker, outcome: *outcome, at_ms: at };
+                    let record = DoneRecord {
+                        task: t,
+                        worker: *worker,
+                        outcome: *outcome,
+                        at_ms: at,
+                    };
                     push_recent(&mut s.done, record);
                 }
             }
@@ -256,8 +292,17 @@ impl RunSnapshot {
                     s.blocked_since_ms = None;
                 }
             }
-            Event::LoadSample { queued, capacity, level } => {
-                s.load = Some(LoadReading { queued: *queued, capacity: *capacity, level: *level, at_ms: at });
+            Event::LoadSample {
+                queued,
+                capacity,
+                level,
+            } => {
+                s.load = Some(LoadReading {
+                    queued: *queued,
+                    capacity: *capacity,
+                    level: *level,
+                    at_ms: at,
+                });
             }
         }
         true
@@ -299,11 +344,21 @@ mod tests {
     }
 
     fn task(id: TaskId, priority: u8) -> Task {
-        Task { id, kind: TaskKind::Email, priority, work_ms: 200 }
+        Task {
+            id,
+            kind: TaskKind::Email,
+            priority,
+            work_ms: 200,
+        }
     }
 
     fn reset() -> Event {
-        Event::Reset { params: Params::new(), seed: 1, capacity: 2, workers: 1 }
+        Event::Reset {
+            params: Params::new(),
+            seed: 1,
+            capacity: 2,
+            workers: 1,
+        }
     }
 
     #[test]
@@ -314,7 +369,11 @@ mod tests {
             Event::Submitted { task: task(0, 5) },
             Event::Enqueued { task: 0 },
             Event::Started { task: 0, worker: 0 },
-            Event::Finished { task: 0, worker: 0, outcome: Outcome::Failed },
+            Event::Finished {
+                task: 0,
+                worker: 0,
+                outcome: Outcome::Failed,
+            },
         ];
         let mut in_scene = Vec::new();
         for (i, e) in events.into_iter().enumerate() {
@@ -343,7 +402,16 @@ mod tests {
             feed(&mut snap, Event::Enqueued { task: id });
         }
         feed(&mut snap, Event::Submitted { task: task(2, 9) });
-        feed(&mut snap, Event::Dropped { task: 0, reason: DropReason::Evicted { by: 2, by_priority: 9 } });
+        feed(
+            &mut snap,
+            Event::Dropped {
+                task: 0,
+                reason: DropReason::Evicted {
+                    by: 2,
+                    by_priority: 9,
+                },
+            },
+        );
         feed(&mut snap, Event::Enqueued { task: 2 });
         let ids: Vec<_> = snap.scene.queue.iter().map(|t| t.id).collect();
         assert_eq!(ids, [1, 2]);
@@ -359,7 +427,10 @@ mod tests {
         let submitted = env(2, 0, Event::Submitted { task: task(0, 1) });
         snap.apply(&env(1, 0, reset()));
         assert!(snap.apply(&submitted));
-        assert!(!snap.apply(&submitted), "the same seq twice must not count twice");
+        assert!(
+            !snap.apply(&submitted),
+            "the same seq twice must not count twice"
+        );
         assert_eq!(snap.counters.submitted, 1);
         snap.apply(&env(3, 0, reset()));
         assert_eq!(snap.counters, Counters::default());
@@ -380,7 +451,14 @@ mod tests {
 
     #[test]
     fn envelopes_are_internally_tagged_json() {
-        let e = env(7, 30, Event::Dropped { task: 3, reason: DropReason::QueueFull });
+        let e = env(
+            7,
+            30,
+            Event::Dropped {
+                task: 3,
+                reason: DropReason::QueueFull,
+            },
+        );
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["type"], "dropped");
         assert_eq!(json["reason"]["kind"], "queue_full");

@@ -73,6 +73,10 @@ mod tests {
         assert_eq!(Cursor::parse(&text), c);
         let parsed = Cursor::parse("drop-basic:7,nonsense,x:y,:3");
         assert_eq!(parsed.0.get("drop-basic"), Some(&7));
-        assert_eq!(parsed.0.len(), 2, "only well-formed parts survive: {parsed:?}");
+        assert_eq!(
+            parsed.0.len(),
+            2,
+            "only well-formed parts survive: {parsed:?}"
+        );
     }
 }

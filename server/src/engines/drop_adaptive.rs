@@ -33,13 +33,48 @@ pub fn info() -> PatternInfo {
                    overload sooner?"
             .to_owned(),
         params: vec![
-            spec("tasks", "Tasks (0 = endless)", "tasks", (0.0, 10_000.0), 20.0, false),
-            spec("interval_ms", "One new task every", "ms", (1.0, 2_000.0), 100.0, true),
-            spec("work_min_ms", "Shortest work", "ms", (1.0, 5_000.0), 100.0, true),
-            spec("work_max_ms", "Longest work", "ms", (1.0, 5_000.0), 400.0, true),
+            spec(
+                "tasks",
+                "Tasks (0 = endless)",
+                "tasks",
+                (0.0, 10_000.0),
+                20.0,
+                false,
+            ),
+            spec(
+                "interval_ms",
+                "One new task every",
+                "ms",
+                (1.0, 2_000.0),
+                100.0,
+                true,
+            ),
+            spec(
+                "work_min_ms",
+                "Shortest work",
+                "ms",
+                (1.0, 5_000.0),
+                100.0,
+                true,
+            ),
+            spec(
+                "work_max_ms",
+                "Longest work",
+                "ms",
+                (1.0, 5_000.0),
+                400.0,
+                true,
+            ),
             spec("capacity", "Queue slots", "slots", (1.0, 32.0), 3.0, false),
             spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
-            spec("sample_ms", "Monitor reads every", "ms", (10.0, 5_000.0), 500.0, true),
+            spec(
+                "sample_ms",
+                "Monitor reads every",
+                "ms",
+                (10.0, 5_000.0),
+                500.0,
+                true,
+            ),
             spec("high_pct", "HIGH above", "%", (1.0, 99.0), 80.0, true),
             spec("medium_pct", "MEDIUM above", "%", (0.0, 98.0), 50.0, true),
         ],
@@ -111,12 +146,18 @@ pub async fn run(mut ctx: Ctx) {
         let needed = min_priority(current);
         ctx.sink.record(|r| {
             if sim.task.priority < needed {
-                let reason = DropReason::Policy { level: current, min_priority: needed };
+                let reason = DropReason::Policy {
+                    level: current,
+                    min_priority: needed,
+                };
                 r.emit(Event::Dropped { task: id, reason });
             } else if tx.try_send(sim).is_ok() {
                 r.emit(Event::Enqueued { task: id });
             } else {
-                r.emit(Event::Dropped { task: id, reason: DropReason::QueueFull });
+                r.emit(Event::Dropped {
+                    task: id,
+                    reason: DropReason::QueueFull,
+                });
             }
         });
         id += 1;
@@ -139,7 +180,15 @@ fn make_task(ctx: &mut Ctx, id: u32) -> SimTask {
     let priority = ctx.rng.random_range(0..10);
     let work_ms = ctx.rng.random_range(lo..hi);
     let kind = KINDS[id as usize % KINDS.len()];
-    SimTask { task: Task { id, kind, priority, work_ms }, fails: false }
+    SimTask {
+        task: Task {
+            id,
+            kind,
+            priority,
+            work_ms,
+        },
+        fails: false,
+    }
 }
 
 /// Reads the channel's fill every `sample_ms` and publishes the level.
@@ -155,7 +204,11 @@ async fn watch_load(
     loop {
         let (every, high, medium) = {
             let p = params.borrow();
-            (read_ms(&p, "sample_ms"), read(&p, "high_pct") as u32, read(&p, "medium_pct") as u32)
+            (
+                read_ms(&p, "sample_ms"),
+                read(&p, "high_pct") as u32,
+                read(&p, "medium_pct") as u32,
+            )
         };
         next_at += every;
         tokio::select! {
@@ -168,7 +221,11 @@ async fn watch_load(
             let queued = capacity - tx.capacity();
             let new_level = level(queued, capacity, high, medium);
             shared_level.store(encode(new_level), Ordering::Release);
-            r.emit(Event::LoadSample { queued: queued as u32, capacity: capacity as u32, level: new_level });
+            r.emit(Event::LoadSample {
+                queued: queued as u32,
+                capacity: capacity as u32,
+                level: new_level,
+            });
         });
     }
 }
@@ -189,25 +246,56 @@ mod tests {
         assert_eq!(level(80, 100, 80, 50), LoadLevel::Medium);
         // The seed's queue of three: 3 HIGH, 2 MEDIUM (67 %), 1 LOW (33 %).
         let seed: Vec<_> = (0..=3).map(|q| level(q, 3, 80, 50)).collect();
-        assert_eq!(seed, [LoadLevel::Low, LoadLevel::Low, LoadLevel::Medium, LoadLevel::High]);
-        assert_eq!([min_priority(LoadLevel::Low), min_priority(LoadLevel::Medium), min_priority(LoadLevel::High)], [0, 3, 7]);
+        assert_eq!(
+            seed,
+            [
+                LoadLevel::Low,
+                LoadLevel::Low,
+                LoadLevel::Medium,
+                LoadLevel::High
+            ]
+        );
+        assert_eq!(
+            [
+                min_priority(LoadLevel::Low),
+                min_priority(LoadLevel::Medium),
+                min_priority(LoadLevel::High)
+            ],
+            [0, 3, 7]
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn policy_drops_follow_the_level_read_at_the_last_sample() {
         for seed in [1, 2, 42] {
-            let t = trial::run(PatternId::DropAdaptive, &[("tasks", 60.0), ("interval_ms", 60.0)], seed).await;
+            let t = trial::run(
+                PatternId::DropAdaptive,
+                &[("tasks", 60.0), ("interval_ms", 60.0)],
+                seed,
+            )
+            .await;
             let mut current = LoadLevel::Low;
             let mut saw_high = false;
             for env in &t.events {
                 match &env.event {
-                    Event::LoadSample { queued, capacity, level: l } => {
+                    Event::LoadSample {
+                        queued,
+                        capacity,
+                        level: l,
+                    } => {
                         assert_eq!(env.at_ms % 500, 0, "samples every 500 ms");
                         assert_eq!(*l, level(*queued as usize, *capacity as usize, 80, 50));
                         current = *l;
                         saw_high |= *l == LoadLevel::High;
                     }
-                    Event::Dropped { reason: DropReason::Policy { level: l, min_priority: m }, task } => {
+                    Event::Dropped {
+                        reason:
+                            DropReason::Policy {
+                                level: l,
+                                min_priority: m,
+                            },
+                        task,
+                    } => {
                         assert_eq!(*l, current, "task {task} judged by the latest reading");
                         assert_eq!(*m, min_priority(current));
                         assert_ne!(current, LoadLevel::Low, "LOW accepts everything");
@@ -217,14 +305,22 @@ mod tests {
                             Event::Submitted { task: x } if x.id == *task => Some(x.priority),
                             _ => None,
                         });
-                        assert!(priority[0] >= min_priority(current), "task {task} should have been refused");
+                        assert!(
+                            priority[0] >= min_priority(current),
+                            "task {task} should have been refused"
+                        );
                     }
                     _ => {}
                 }
             }
-            assert!(saw_high, "seed {seed}: a task every 60 ms overloads a queue of three");
+            assert!(
+                saw_high,
+                "seed {seed}: a task every 60 ms overloads a queue of three"
+            );
             let s = &t.end.scene;
-            assert!(s.policy_drops > 0 && s.policy_drops + s.queue_full_drops == t.end.counters.dropped);
+            assert!(
+                s.policy_drops > 0 && s.policy_drops + s.queue_full_drops == t.end.counters.dropped
+            );
         }
     }
 

@@ -14,7 +14,12 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 /// The seed's task types, in rotation.
-const KINDS: [TaskKind; 4] = [TaskKind::Email, TaskKind::File, TaskKind::Report, TaskKind::Backup];
+const KINDS: [TaskKind; 4] = [
+    TaskKind::Email,
+    TaskKind::File,
+    TaskKind::Report,
+    TaskKind::Backup,
+];
 
 pub fn info() -> PatternInfo {
     PatternInfo {
@@ -37,12 +42,40 @@ pub fn info() -> PatternInfo {
 /// Parameters shared with `drop_blocking`, which runs the same load.
 pub(super) fn params() -> Vec<shared::ParamSpec> {
     vec![
-        spec("tasks", "Tasks (0 = endless)", "tasks", (0.0, 10_000.0), 15.0, false),
-        spec("interval_ms", "One new task every", "ms", (1.0, 2_000.0), 30.0, true),
-        spec("work_ms", "Work per task", "ms", (1.0, 5_000.0), 200.0, true),
+        spec(
+            "tasks",
+            "Tasks (0 = endless)",
+            "tasks",
+            (0.0, 10_000.0),
+            15.0,
+            false,
+        ),
+        spec(
+            "interval_ms",
+            "One new task every",
+            "ms",
+            (1.0, 2_000.0),
+            30.0,
+            true,
+        ),
+        spec(
+            "work_ms",
+            "Work per task",
+            "ms",
+            (1.0, 5_000.0),
+            200.0,
+            true,
+        ),
         spec("capacity", "Queue slots", "slots", (1.0, 32.0), 5.0, false),
         spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
-        spec("success_pct", "Tasks that succeed", "%", (0.0, 100.0), 90.0, true),
+        spec(
+            "success_pct",
+            "Tasks that succeed",
+            "%",
+            (0.0, 100.0),
+            90.0,
+            true,
+        ),
     ]
 }
 
@@ -97,7 +130,15 @@ fn make_task(ctx: &mut Ctx, id: u32) -> SimTask {
     let priority = ctx.rng.random_range(0..10);
     let fails = !ctx.rng.random_bool(success.clamp(0.0, 1.0));
     let kind = KINDS[id as usize % KINDS.len()];
-    SimTask { task: Task { id, kind, priority, work_ms }, fails }
+    SimTask {
+        task: Task {
+            id,
+            kind,
+            priority,
+            work_ms,
+        },
+        fails,
+    }
 }
 
 /// The non-blocking send: the producer always moves on.
@@ -107,7 +148,10 @@ fn offer_or_drop(ctx: &Ctx, tx: &mpsc::Sender<SimTask>, sim: SimTask) {
     // the task before it is recorded as queued.
     ctx.sink.record(|r| match tx.try_send(sim) {
         Ok(()) => r.emit(Event::Enqueued { task: id }),
-        Err(_full) => r.emit(Event::Dropped { task: id, reason: DropReason::QueueFull }),
+        Err(_full) => r.emit(Event::Dropped {
+            task: id,
+            reason: DropReason::QueueFull,
+        }),
     });
 }
 
@@ -152,34 +196,96 @@ mod tests {
         // Tasks every 30 ms, one worker at 200 ms, five slots: task 0 goes
         // straight to the worker, 1-5 fill the queue by 150 ms, 6 finds it
         // full; 7 gets the slot freed at 200 ms, 14 the one freed at 400 ms.
-        assert_eq!(t.dropped(|r| *r == DropReason::QueueFull), [6, 8, 9, 10, 11, 12, 13]);
+        assert_eq!(
+            t.dropped(|r| *r == DropReason::QueueFull),
+            [6, 8, 9, 10, 11, 12, 13]
+        );
         let mut processed = t.finished(None);
         processed.sort_unstable();
         assert_eq!(processed, [0, 1, 2, 3, 4, 5, 7, 14]);
-        assert_eq!(t.time_of(|e| matches!(e, Event::Dropped { task: 6, .. })), Some(180));
-        assert_eq!(t.time_of(|e| matches!(e, Event::Enqueued { task: 14 })), Some(420));
-        assert_eq!(t.time_of(|e| matches!(e, Event::Status { status: shared::RunStatus::Finished })), Some(1600));
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Dropped { task: 6, .. })),
+            Some(180)
+        );
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Enqueued { task: 14 })),
+            Some(420)
+        );
+        assert_eq!(
+            t.time_of(|e| matches!(
+                e,
+                Event::Status {
+                    status: shared::RunStatus::Finished
+                }
+            )),
+            Some(1600)
+        );
         let c = t.end.counters;
-        assert_eq!((c.submitted, c.dropped, c.completed + c.failed, c.in_flight), (15, 7, 8, 0));
-        let by_kind: Vec<_> = t.end.scene.drops_by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect();
-        assert_eq!(by_kind, [("email", 2), ("file", 2), ("report", 2), ("backup", 1)]);
+        assert_eq!(
+            (c.submitted, c.dropped, c.completed + c.failed, c.in_flight),
+            (15, 7, 8, 0)
+        );
+        let by_kind: Vec<_> = t
+            .end
+            .scene
+            .drops_by_kind
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect();
+        assert_eq!(
+            by_kind,
+            [("email", 2), ("file", 2), ("report", 2), ("backup", 1)]
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_same_seed_repeats_exactly_and_another_seed_differs() {
-        let a = trial::run(PatternId::DropBasic, &[("tasks", 60.0), ("success_pct", 50.0)], 7).await;
-        let b = trial::run(PatternId::DropBasic, &[("tasks", 60.0), ("success_pct", 50.0)], 7).await;
-        let c = trial::run(PatternId::DropBasic, &[("tasks", 60.0), ("success_pct", 50.0)], 8).await;
+        let a = trial::run(
+            PatternId::DropBasic,
+            &[("tasks", 60.0), ("success_pct", 50.0)],
+            7,
+        )
+        .await;
+        let b = trial::run(
+            PatternId::DropBasic,
+            &[("tasks", 60.0), ("success_pct", 50.0)],
+            7,
+        )
+        .await;
+        let c = trial::run(
+            PatternId::DropBasic,
+            &[("tasks", 60.0), ("success_pct", 50.0)],
+            8,
+        )
+        .await;
         assert_eq!(a.events, b.events);
-        assert_ne!(a.finished(Some(shared::Outcome::Failed)), c.finished(Some(shared::Outcome::Failed)));
+        assert_ne!(
+            a.finished(Some(shared::Outcome::Failed)),
+            c.finished(Some(shared::Outcome::Failed))
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn more_workers_drop_less() {
         let one = trial::run(PatternId::DropBasic, &[("tasks", 100.0)], 1).await;
-        let four = trial::run(PatternId::DropBasic, &[("tasks", 100.0), ("workers", 4.0)], 1).await;
-        let eight = trial::run(PatternId::DropBasic, &[("tasks", 100.0), ("workers", 8.0)], 1).await;
-        assert!(one.end.counters.dropped > four.end.counters.dropped, "{:?} vs {:?}", one.end.counters, four.end.counters);
+        let four = trial::run(
+            PatternId::DropBasic,
+            &[("tasks", 100.0), ("workers", 4.0)],
+            1,
+        )
+        .await;
+        let eight = trial::run(
+            PatternId::DropBasic,
+            &[("tasks", 100.0), ("workers", 8.0)],
+            1,
+        )
+        .await;
+        assert!(
+            one.end.counters.dropped > four.end.counters.dropped,
+            "{:?} vs {:?}",
+            one.end.counters,
+            four.end.counters
+        );
         // Eight workers at 200 ms each take a task every 25 ms: faster than 30 ms.
         assert_eq!(eight.end.counters.dropped, 0);
     }

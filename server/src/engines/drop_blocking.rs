@@ -39,14 +39,38 @@ mod tests {
     async fn backpressure_drops_nothing_and_moves_the_wait_to_the_producer() {
         let t = trial::run(PatternId::DropBlocking, &[], 42).await;
         let c = t.end.counters;
-        assert_eq!((c.submitted, c.dropped, c.completed + c.failed), (15, 0, 15));
+        assert_eq!(
+            (c.submitted, c.dropped, c.completed + c.failed),
+            (15, 0, 15)
+        );
         // Task 6 finds the queue full at 180 ms and gets in when the worker
         // takes task 1 at 200 ms; from then on the producer moves at the
         // worker's pace and the last task is done after 15 x 200 ms.
-        assert_eq!(t.time_of(|e| matches!(e, Event::Blocked { task: 6 })), Some(180));
-        assert_eq!(t.time_of(|e| matches!(e, Event::Enqueued { task: 6 })), Some(200));
-        assert_eq!(t.time_of(|e| matches!(e, Event::Submitted { task } if task.id == 7)), Some(230));
-        assert_eq!(t.time_of(|e| matches!(e, Event::Status { status: RunStatus::Finished })), Some(3000));
-        assert!(t.end.scene.blocked_ms >= 1000, "blocked {} ms", t.end.scene.blocked_ms);
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Blocked { task: 6 })),
+            Some(180)
+        );
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Enqueued { task: 6 })),
+            Some(200)
+        );
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Submitted { task } if task.id == 7)),
+            Some(230)
+        );
+        assert_eq!(
+            t.time_of(|e| matches!(
+                e,
+                Event::Status {
+                    status: RunStatus::Finished
+                }
+            )),
+            Some(3000)
+        );
+        assert!(
+            t.end.scene.blocked_ms >= 1000,
+            "blocked {} ms",
+            t.end.scene.blocked_ms
+        );
     }
 }

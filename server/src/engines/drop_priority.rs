@@ -15,7 +15,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// The seed's rotation of task types and their priorities.
-const ROTATION: [(TaskKind, u8); 3] = [(TaskKind::Critical, 9), (TaskKind::Normal, 5), (TaskKind::Low, 1)];
+const ROTATION: [(TaskKind, u8); 3] = [
+    (TaskKind::Critical, 9),
+    (TaskKind::Normal, 5),
+    (TaskKind::Low, 1),
+];
 /// A newcomer at or above this priority may evict a queued task.
 pub const EVICTS_AT: u8 = 7;
 
@@ -33,9 +37,30 @@ pub fn info() -> PatternInfo {
                    Then make the producer faster: do critical tasks still get through?"
             .to_owned(),
         params: vec![
-            spec("tasks", "Tasks (0 = endless)", "tasks", (0.0, 10_000.0), 12.0, false),
-            spec("interval_ms", "One new task every", "ms", (1.0, 2_000.0), 50.0, true),
-            spec("work_ms", "Work at priority 0", "ms", (10.0, 10_000.0), 1000.0, true),
+            spec(
+                "tasks",
+                "Tasks (0 = endless)",
+                "tasks",
+                (0.0, 10_000.0),
+                12.0,
+                false,
+            ),
+            spec(
+                "interval_ms",
+                "One new task every",
+                "ms",
+                (1.0, 2_000.0),
+                50.0,
+                true,
+            ),
+            spec(
+                "work_ms",
+                "Work at priority 0",
+                "ms",
+                (10.0, 10_000.0),
+                1000.0,
+                true,
+            ),
             spec("capacity", "Queue slots", "slots", (1.0, 32.0), 4.0, false),
             spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
         ],
@@ -68,7 +93,11 @@ struct QueueState {
 
 impl PriorityQueue {
     pub fn new(capacity: usize) -> PriorityQueue {
-        PriorityQueue { state: Mutex::default(), capacity, ready: Notify::new() }
+        PriorityQueue {
+            state: Mutex::default(),
+            capacity,
+            ready: Notify::new(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -151,16 +180,33 @@ pub async fn run(ctx: Ctx) {
     loop {
         let (kind, priority) = ROTATION[id as usize % ROTATION.len()];
         let work_ms = (ctx.param("work_ms") * f64::from(10 - priority) / 10.0) as u32;
-        let sim = SimTask { task: Task { id, kind, priority, work_ms }, fails: false };
+        let sim = SimTask {
+            task: Task {
+                id,
+                kind,
+                priority,
+                work_ms,
+            },
+            fails: false,
+        };
         ctx.sink.emit(Event::Submitted { task: sim.task });
         ctx.sink.record(|r| match queue.offer(sim) {
             Offer::Queued => r.emit(Event::Enqueued { task: id }),
             Offer::QueuedEvicting(victim) => {
-                let reason = DropReason::Evicted { by: id, by_priority: priority };
-                r.emit(Event::Dropped { task: victim.id, reason });
+                let reason = DropReason::Evicted {
+                    by: id,
+                    by_priority: priority,
+                };
+                r.emit(Event::Dropped {
+                    task: victim.id,
+                    reason,
+                });
                 r.emit(Event::Enqueued { task: id });
             }
-            Offer::Refused => r.emit(Event::Dropped { task: id, reason: DropReason::QueueFull }),
+            Offer::Refused => r.emit(Event::Dropped {
+                task: id,
+                reason: DropReason::QueueFull,
+            }),
         });
         id += 1;
         if limit.is_some_and(|n| id == n) || !wait_for_next_tick(&ctx, &mut next_at).await {
@@ -185,22 +231,47 @@ mod tests {
         // At 300 ms the queue holds 2(p1) 3(p9) 4(p5) 5(p1): critical task 6
         // evicts the newest low task, 5. At 450 ms critical task 9 evicts 2.
         let evictions = t.pick(|e| match e {
-            Event::Dropped { task, reason: DropReason::Evicted { by, .. } } => Some((*task, *by)),
+            Event::Dropped {
+                task,
+                reason: DropReason::Evicted { by, .. },
+            } => Some((*task, *by)),
             _ => None,
         });
         assert_eq!(evictions, [(5, 6), (2, 9)]);
-        assert_eq!(t.time_of(|e| matches!(e, Event::Dropped { task: 5, .. })), Some(300));
-        assert_eq!(t.time_of(|e| matches!(e, Event::Dropped { task: 2, .. })), Some(450));
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Dropped { task: 5, .. })),
+            Some(300)
+        );
+        assert_eq!(
+            t.time_of(|e| matches!(e, Event::Dropped { task: 2, .. })),
+            Some(450)
+        );
         assert_eq!(t.dropped(|r| *r == DropReason::QueueFull), [7, 8, 10, 11]);
         assert_eq!(t.finished(None), [0, 1, 3, 4, 6, 9]);
         // Work is 1000 - 100 x priority: 100 + 500 + 100 + 500 + 100 + 100 ms,
         // with the worker idle only... never: it ends at 1400 ms.
-        assert_eq!(t.time_of(|e| matches!(e, Event::Status { status: shared::RunStatus::Finished })), Some(1400));
+        assert_eq!(
+            t.time_of(|e| matches!(
+                e,
+                Event::Status {
+                    status: shared::RunStatus::Finished
+                }
+            )),
+            Some(1400)
+        );
         assert_eq!(t.end.scene.evictions, 2);
     }
 
     fn sim(id: u32, priority: u8) -> SimTask {
-        SimTask { task: Task { id, kind: TaskKind::Normal, priority, work_ms: 1 }, fails: false }
+        SimTask {
+            task: Task {
+                id,
+                kind: TaskKind::Normal,
+                priority,
+                work_ms: 1,
+            },
+            fails: false,
+        }
     }
 
     #[test]
@@ -213,14 +284,23 @@ mod tests {
                 let priority = rng.random_range(0..10);
                 match queue.offer(sim(id, priority)) {
                     Offer::QueuedEvicting(victim) => {
-                        assert!(priority >= EVICTS_AT, "round {round}: only priority >= 7 evicts");
+                        assert!(
+                            priority >= EVICTS_AT,
+                            "round {round}: only priority >= 7 evicts"
+                        );
                         assert!(victim.priority < priority);
                         let lowest = before.iter().copied().min().unwrap_or(u8::MAX);
-                        assert_eq!(victim.priority, lowest, "round {round}: {before:?} lost {victim:?}");
+                        assert_eq!(
+                            victim.priority, lowest,
+                            "round {round}: {before:?} lost {victim:?}"
+                        );
                     }
                     Offer::Refused => {
                         let lowest = before.iter().copied().min().unwrap_or(u8::MAX);
-                        assert!(priority < EVICTS_AT || lowest >= priority, "round {round}: {before:?} refused p{priority}");
+                        assert!(
+                            priority < EVICTS_AT || lowest >= priority,
+                            "round {round}: {before:?} refused p{priority}"
+                        );
                     }
                     Offer::Queued => assert!(before.len() < queue.capacity),
                 }

@@ -39,8 +39,21 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(clock: Clock, sink: Sink, token: CancellationToken, params: watch::Receiver<Params>, seed: u64) -> Ctx {
-        Ctx { clock, sink, token, params, rng: StdRng::seed_from_u64(seed), tracker: TaskTracker::new() }
+    pub fn new(
+        clock: Clock,
+        sink: Sink,
+        token: CancellationToken,
+        params: watch::Receiver<Params>,
+        seed: u64,
+    ) -> Ctx {
+        Ctx {
+            clock,
+            sink,
+            token,
+            params,
+            rng: StdRng::seed_from_u64(seed),
+            tracker: TaskTracker::new(),
+        }
     }
 
     /// A parameter as it is now.
@@ -81,11 +94,22 @@ pub async fn run(pattern: PatternId, ctx: Ctx) {
 
 /// The seed's preset: every parameter at its default.
 pub fn preset(pattern: PatternId) -> Params {
-    info(pattern).params.into_iter().map(|p| (p.name, p.default)).collect()
+    info(pattern)
+        .params
+        .into_iter()
+        .map(|p| (p.name, p.default))
+        .collect()
 }
 
 /// A parameter spec, written compactly in the engines' `info()`.
-pub(crate) fn spec(name: &str, label: &str, unit: &str, range: (f64, f64), default: f64, live: bool) -> ParamSpec {
+pub(crate) fn spec(
+    name: &str,
+    label: &str,
+    unit: &str,
+    range: (f64, f64),
+    default: f64,
+    live: bool,
+) -> ParamSpec {
     ParamSpec {
         name: name.to_owned(),
         label: label.to_owned(),
@@ -102,7 +126,10 @@ pub(crate) fn spec(name: &str, label: &str, unit: &str, range: (f64, f64), defau
 #[cfg(test)]
 pub(crate) mod trial {
     use crate::run::Run;
-    use shared::{Command, DropReason, Envelope, Event, Outcome, Params, PatternId, RunSnapshot, RunStatus, TaskId};
+    use shared::{
+        Command, DropReason, Envelope, Event, Outcome, Params, PatternId, RunSnapshot, RunStatus,
+        TaskId,
+    };
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::sync::Notify;
@@ -120,11 +147,19 @@ pub(crate) mod trial {
     /// asserting the conservation rule after every single event.
     pub async fn run(pattern: PatternId, changes: &[(&str, f64)], seed: u64) -> Trial {
         let root = CancellationToken::new();
-        let run = Run::new("trial".into(), pattern, &root, TaskTracker::new(), Arc::new(Notify::new()));
+        let run = Run::new(
+            "trial".into(),
+            pattern,
+            &root,
+            TaskTracker::new(),
+            Arc::new(Notify::new()),
+        );
         run.command(Command::SetSeed { seed }).await.expect("seed");
         if !changes.is_empty() {
             let params: Params = changes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
-            run.command(Command::SetParams { params }).await.expect("valid parameters");
+            run.command(Command::SetParams { params })
+                .await
+                .expect("valid parameters");
         }
         run.take_pending();
         run.command(Command::Start).await.expect("start");
@@ -133,13 +168,28 @@ pub(crate) mod trial {
         for _ in 0..100_000 {
             for env in run.take_pending() {
                 folded.apply(&env);
-                assert!(folded.counters.is_conserved(), "after {env:?}: {:?}", folded.counters);
-                assert_eq!(folded.tasks_in_scene(), folded.counters.in_flight, "after {env:?}");
+                assert!(
+                    folded.counters.is_conserved(),
+                    "after {env:?}: {:?}",
+                    folded.counters
+                );
+                assert_eq!(
+                    folded.tasks_in_scene(),
+                    folded.counters.in_flight,
+                    "after {env:?}"
+                );
                 events.push(env);
             }
             if folded.status == RunStatus::Finished {
-                assert_eq!(folded, run.snapshot(), "the fold of the events is the run's snapshot");
-                return Trial { events, end: folded };
+                assert_eq!(
+                    folded,
+                    run.snapshot(),
+                    "the fold of the events is the run's snapshot"
+                );
+                return Trial {
+                    events,
+                    end: folded,
+                };
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -149,7 +199,9 @@ pub(crate) mod trial {
     impl Trial {
         pub fn finished(&self, outcome: Option<Outcome>) -> Vec<TaskId> {
             self.pick(|e| match e {
-                Event::Finished { task, outcome: o, .. } if outcome.is_none_or(|x| x == *o) => Some(*task),
+                Event::Finished {
+                    task, outcome: o, ..
+                } if outcome.is_none_or(|x| x == *o) => Some(*task),
                 _ => None,
             })
         }

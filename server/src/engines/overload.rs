@@ -64,7 +64,13 @@ pub fn spawn_workers<S: TaskSource>(ctx: &Ctx, n: u32, source: Arc<S>) -> TaskTr
     let workers = TaskTracker::new();
     for worker in 0..n {
         let source = Arc::clone(&source);
-        let job = work(worker, source, ctx.clock.clone(), ctx.sink.clone(), ctx.token.clone());
+        let job = work(
+            worker,
+            source,
+            ctx.clock.clone(),
+            ctx.sink.clone(),
+            ctx.token.clone(),
+        );
         ctx.tracker.spawn(workers.track_future(job));
     }
     workers.close();
@@ -72,7 +78,13 @@ pub fn spawn_workers<S: TaskSource>(ctx: &Ctx, n: u32, source: Arc<S>) -> TaskTr
 }
 
 /// One worker: take a task, work on it for its time, report, repeat.
-async fn work<S: TaskSource>(worker: u32, source: Arc<S>, clock: Clock, sink: Sink, token: CancellationToken) {
+async fn work<S: TaskSource>(
+    worker: u32,
+    source: Arc<S>,
+    clock: Clock,
+    sink: Sink,
+    token: CancellationToken,
+) {
     loop {
         let next = tokio::select! {
             () = token.cancelled() => return,
@@ -86,7 +98,15 @@ async fn work<S: TaskSource>(worker: u32, source: Arc<S>, clock: Clock, sink: Si
             () = token.cancelled() => return,
             () = clock.sleep(Duration::from_millis(u64::from(sim.task.work_ms))) => {}
         }
-        let outcome = if sim.fails { Outcome::Failed } else { Outcome::Completed };
-        sink.emit(Event::Finished { task: id, worker, outcome });
+        let outcome = if sim.fails {
+            Outcome::Failed
+        } else {
+            Outcome::Completed
+        };
+        sink.emit(Event::Finished {
+            task: id,
+            worker,
+            outcome,
+        });
     }
 }

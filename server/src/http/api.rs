@@ -4,8 +4,8 @@ use super::{ApiError, AppState};
 use crate::engines;
 use crate::run::Run;
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::extract::OriginalUri;
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::sse::{KeepAlive, Sse};
@@ -53,7 +53,10 @@ pub async fn create_run(
 }
 
 fn find(state: &AppState, id: &str) -> Result<Arc<Run>, ApiError> {
-    state.hub.get(id).ok_or_else(|| ApiError::UnknownRun(id.to_owned()))
+    state
+        .hub
+        .get(id)
+        .ok_or_else(|| ApiError::UnknownRun(id.to_owned()))
 }
 
 pub async fn get_run(
@@ -84,11 +87,18 @@ pub async fn events(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<EventsQuery>,
     headers: HeaderMap,
-) -> Result<Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, Infallible>>>, ApiError> {
+) -> Result<
+    Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, Infallible>>>,
+    ApiError,
+> {
     let runs = match query.runs {
         None => None,
         Some(list) => {
-            let ids: Vec<String> = list.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            let ids: Vec<String> = list
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
             if ids.is_empty() {
                 return Err(ApiError::Malformed {
                     status: StatusCode::BAD_REQUEST,

@@ -52,7 +52,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         tracing::info!(status = status.as_u16(), code, error = %self, "request refused");
-        (status, Json(ErrorBody { error: code.to_owned(), message: self.to_string() })).into_response()
+        (
+            status,
+            Json(ErrorBody {
+                error: code.to_owned(),
+                message: self.to_string(),
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -60,7 +67,9 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         let message = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large (16 KiB at most)".to_owned(),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                "the request body is too large (16 KiB at most)".to_owned()
+            }
             _ => rejection.body_text(),
         };
         ApiError::Malformed { status, message }
@@ -69,12 +78,18 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::Malformed { status: StatusCode::BAD_REQUEST, message: rejection.body_text() }
+        ApiError::Malformed {
+            status: StatusCode::BAD_REQUEST,
+            message: rejection.body_text(),
+        }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::Malformed { status: StatusCode::BAD_REQUEST, message: rejection.body_text() }
+        ApiError::Malformed {
+            status: StatusCode::BAD_REQUEST,
+            message: rejection.body_text(),
+        }
     }
 }

@@ -13,19 +13,38 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 fn state() -> AppState {
-    AppState { hub: Hub::new(CancellationToken::new(), TaskTracker::new()) }
+    AppState {
+        hub: Hub::new(CancellationToken::new(), TaskTracker::new()),
+    }
 }
 
-async fn call(state: &AppState, method: &str, uri: &str, body: Option<Body>, json: bool) -> (StatusCode, Value) {
+async fn call(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    body: Option<Body>,
+    json: bool,
+) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     if json {
         request = request.header(header::CONTENT_TYPE, "application/json");
     }
-    let request = request.body(body.unwrap_or_else(Body::empty)).expect("a valid request");
-    let response = app(state.clone()).oneshot(request).await.expect("the router never fails");
+    let request = request
+        .body(body.unwrap_or_else(Body::empty))
+        .expect("a valid request");
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("the router never fails");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("a body").to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, value)
 }
 
@@ -39,32 +58,79 @@ async fn patterns_list_every_parameter_with_its_preset() {
     assert_eq!(status, StatusCode::OK);
     let patterns: Vec<PatternInfo> = serde_json::from_value(body).expect("pattern infos");
     let ids: Vec<_> = patterns.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["drop-basic", "drop-priority", "drop-adaptive", "drop-blocking"]);
+    assert_eq!(
+        ids,
+        [
+            "drop-basic",
+            "drop-priority",
+            "drop-adaptive",
+            "drop-blocking"
+        ]
+    );
     let basic = &patterns[0];
-    let preset: Vec<_> = basic.params.iter().map(|p| (p.name.as_str(), p.default)).collect();
+    let preset: Vec<_> = basic
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.default))
+        .collect();
     assert_eq!(
         preset,
-        [("tasks", 15.0), ("interval_ms", 30.0), ("work_ms", 200.0), ("capacity", 5.0), ("workers", 1.0), ("success_pct", 90.0)]
+        [
+            ("tasks", 15.0),
+            ("interval_ms", 30.0),
+            ("work_ms", 200.0),
+            ("capacity", 5.0),
+            ("workers", 1.0),
+            ("success_pct", 90.0)
+        ]
     );
-    assert!(basic.params.iter().all(|p| p.min <= p.default && p.default <= p.max));
+    assert!(
+        basic
+            .params
+            .iter()
+            .all(|p| p.min <= p.default && p.default <= p.max)
+    );
 }
 
 #[tokio::test]
 async fn commands_answer_the_new_snapshot() {
     let state = state();
-    let (status, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "set_params", "params": {"capacity": 8}})).await;
+    let (status, body) = post(
+        &state,
+        "/api/runs/drop-basic/commands",
+        json!({"type": "set_params", "params": {"capacity": 8}}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
     assert_eq!(snap.scene.capacity, 8);
     assert_eq!(snap.params["capacity"], 8.0);
-    let (_, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "start"})).await;
+    let (_, body) = post(
+        &state,
+        "/api/runs/drop-basic/commands",
+        json!({"type": "start"}),
+    )
+    .await;
     assert_eq!(body["status"], "running");
-    let (_, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "set_speed", "speed": 0.5})).await;
+    let (_, body) = post(
+        &state,
+        "/api/runs/drop-basic/commands",
+        json!({"type": "set_speed", "speed": 0.5}),
+    )
+    .await;
     assert_eq!(body["clock"]["speed"], 0.5);
-    let (_, body) = post(&state, "/api/runs/drop-basic/commands", json!({"type": "stop"})).await;
+    let (_, body) = post(
+        &state,
+        "/api/runs/drop-basic/commands",
+        json!({"type": "stop"}),
+    )
+    .await;
     let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
     assert_eq!(snap.status, RunStatus::Stopped);
-    assert_eq!(snap.counters.in_flight, 0, "stopping cancels what was in flight");
+    assert_eq!(
+        snap.counters.in_flight, 0,
+        "stopping cancels what was in flight"
+    );
     assert!(snap.counters.is_conserved());
     let (status, body) = post(&state, "/api/runs", json!({"pattern": "drop-priority"})).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -75,26 +141,168 @@ async fn commands_answer_the_new_snapshot() {
 async fn bad_requests_get_a_json_error_naming_the_problem_and_the_server_carries_on() {
     let state = state();
     let big = json!({"type": "set_params", "params": {"x": "y".repeat(20_000)}});
-    let cases: Vec<(&str, &str, Option<Value>, StatusCode, &str, &str)> = vec![
-        ("GET", "/api/runs/nope", None, StatusCode::NOT_FOUND, "unknown_run", "nope"),
-        ("POST", "/api/runs/nope/commands", Some(json!({"type": "start"})), StatusCode::NOT_FOUND, "unknown_run", "nope"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "explode"})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "explode"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_speed", "speed": "fast"})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "\"fast\", expected f64"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_speed", "speed": 50})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "speed"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_speed", "speed": 0})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "speed"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {"capacity": 0}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "`capacity` must be between 1 and 32"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {"capacity": 2.5}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "whole number"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {"colour": 1}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "no parameter `colour`"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "set_params", "params": {}})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", "at least one"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "step", "ms": 100})), StatusCode::CONFLICT, "not_paused", "pause first"),
-        ("POST", "/api/runs/drop-basic/commands", Some(json!({"type": "step", "ms": -5})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "`-5`, expected u64"),
-        ("POST", "/api/runs/drop-basic/commands", Some(big), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "16 KiB"),
-        ("POST", "/api/runs", Some(json!({"pattern": "teleport"})), StatusCode::NOT_FOUND, "unknown_pattern", "teleport"),
-        ("GET", "/api/events?runs=nope", None, StatusCode::NOT_FOUND, "unknown_run", "nope"),
-        ("GET", "/api/events?runs=", None, StatusCode::BAD_REQUEST, "bad_request", "runs"),
-        ("GET", "/api/events?colour=blue", None, StatusCode::BAD_REQUEST, "bad_request", "colour"),
-        ("GET", "/api/nothing-here", None, StatusCode::NOT_FOUND, "no_route", "/api/nothing-here"),
-        ("DELETE", "/api/runs/drop-basic", None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "DELETE"),
+    // method, path, body, the answer's status and code, and what its message must name.
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<Value>,
+        StatusCode,
+        &'static str,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "GET",
+            "/api/runs/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "unknown_run",
+            "nope",
+        ),
+        (
+            "POST",
+            "/api/runs/nope/commands",
+            Some(json!({"type": "start"})),
+            StatusCode::NOT_FOUND,
+            "unknown_run",
+            "nope",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "explode"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "explode",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_speed", "speed": "fast"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "\"fast\", expected f64",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_speed", "speed": 50})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "speed",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_speed", "speed": 0})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "speed",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_params", "params": {"capacity": 0}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "`capacity` must be between 1 and 32",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_params", "params": {"capacity": 2.5}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "whole number",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_params", "params": {"colour": 1}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "no parameter `colour`",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "set_params", "params": {}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "at least one",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "step", "ms": 100})),
+            StatusCode::CONFLICT,
+            "not_paused",
+            "pause first",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(json!({"type": "step", "ms": -5})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "`-5`, expected u64",
+        ),
+        (
+            "POST",
+            "/api/runs/drop-basic/commands",
+            Some(big),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "16 KiB",
+        ),
+        (
+            "POST",
+            "/api/runs",
+            Some(json!({"pattern": "teleport"})),
+            StatusCode::NOT_FOUND,
+            "unknown_pattern",
+            "teleport",
+        ),
+        (
+            "GET",
+            "/api/events?runs=nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "unknown_run",
+            "nope",
+        ),
+        (
+            "GET",
+            "/api/events?runs=",
+            None,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "runs",
+        ),
+        (
+            "GET",
+            "/api/events?colour=blue",
+            None,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "colour",
+        ),
+        (
+            "GET",
+            "/api/nothing-here",
+            None,
+            StatusCode::NOT_FOUND,
+            "no_route",
+            "/api/nothing-here",
+        ),
+        (
+            "DELETE",
+            "/api/runs/drop-basic",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "DELETE",
+        ),
     ];
     for (method, uri, body, want_status, want_code, mentions) in cases {
         let body = body.map(|b| Body::from(b.to_string()));
@@ -102,14 +310,37 @@ async fn bad_requests_get_a_json_error_naming_the_problem_and_the_server_carries
         assert_eq!(status, want_status, "{method} {uri}: {error}");
         assert_eq!(error["error"], want_code, "{method} {uri}: {error}");
         let message = error["message"].as_str().unwrap_or_default();
-        assert!(message.contains(mentions), "{method} {uri}: `{message}` should mention `{mentions}`");
+        assert!(
+            message.contains(mentions),
+            "{method} {uri}: `{message}` should mention `{mentions}`"
+        );
     }
     // Not JSON at all, and JSON without its content type.
-    let (status, error) = call(&state, "POST", "/api/runs/drop-basic/commands", Some(Body::from("{start")), true).await;
-    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let (status, error) = call(
+        &state,
+        "POST",
+        "/api/runs/drop-basic/commands",
+        Some(Body::from("{start")),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
     let body = Body::from(json!({"type": "start"}).to_string());
-    let (status, error) = call(&state, "POST", "/api/runs/drop-basic/commands", Some(body), false).await;
-    assert_eq!((status, error["error"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("not_json")));
+    let (status, error) = call(
+        &state,
+        "POST",
+        "/api/runs/drop-basic/commands",
+        Some(body),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("not_json"))
+    );
 
     // Nothing above changed the run, and it still answers.
     let (status, body) = call(&state, "GET", "/api/runs/drop-basic", None, false).await;
@@ -124,7 +355,11 @@ async fn the_page_is_served_for_deep_links() {
     for uri in ["/", "/p/drop-priority"] {
         let (status, body) = call(&state, "GET", uri, None, false).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert!(body.as_str().is_some_and(|html| html.contains("/pkg/frontend.js")), "{uri}: {body}");
+        assert!(
+            body.as_str()
+                .is_some_and(|html| html.contains("/pkg/frontend.js")),
+            "{uri}: {body}"
+        );
     }
     let (status, _) = call(&state, "GET", "/pkg/frontend.js", None, false).await;
     assert_eq!(status, StatusCode::OK);
@@ -145,9 +380,15 @@ impl SseReader {
             request = request.header("last-event-id", id);
         }
         let request = request.body(Body::empty()).expect("a valid request");
-        let response = app(state.clone()).oneshot(request).await.expect("the router never fails");
+        let response = app(state.clone())
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
         assert_eq!(response.status(), StatusCode::OK);
-        SseReader { body: response.into_body(), buffer: String::new() }
+        SseReader {
+            body: response.into_body(),
+            buffer: String::new(),
+        }
     }
 
     async fn next(&mut self) -> (String, String, String) {
@@ -181,7 +422,12 @@ impl SseReader {
 
 async fn endless(state: &AppState, run: &str) {
     let uri = format!("/api/runs/{run}/commands");
-    post(state, &uri, json!({"type": "set_params", "params": {"tasks": 0, "interval_ms": 5}})).await;
+    post(
+        state,
+        &uri,
+        json!({"type": "set_params", "params": {"tasks": 0, "interval_ms": 5}}),
+    )
+    .await;
     post(state, &uri, json!({"type": "start"})).await;
 }
 
@@ -201,8 +447,18 @@ async fn a_viewer_gets_a_snapshot_then_gap_free_batches() {
         let batches: Vec<shared::Batch> = serde_json::from_str(&data).expect("batches");
         for env in batches.iter().flat_map(|b| &b.events) {
             let expected = folded.seq + 1;
-            assert!(env.seq < expected || folded.apply(env), "seq {} after {}", env.seq, folded.seq);
-            assert!(env.seq <= expected, "gap: {} after {}", env.seq, expected - 1);
+            assert!(
+                env.seq < expected || folded.apply(env),
+                "seq {} after {}",
+                env.seq,
+                folded.seq
+            );
+            assert!(
+                env.seq <= expected,
+                "gap: {} after {}",
+                env.seq,
+                expected - 1
+            );
             assert!(folded.counters.is_conserved());
         }
         assert_eq!(id, format!("drop-basic:{}", folded.seq));
@@ -261,11 +517,20 @@ async fn a_reconnecting_viewer_resumes_after_its_cursor_or_gets_a_snapshot() {
     let (event, _, data) = resumed.next().await;
     assert_eq!(event, "batch");
     let batches: Vec<shared::Batch> = serde_json::from_str(&data).expect("batches");
-    let first = batches[0].events.iter().find(|e| e.seq > folded.seq).expect("new events");
+    let first = batches[0]
+        .events
+        .iter()
+        .find(|e| e.seq > folded.seq)
+        .expect("new events");
     assert_eq!(first.seq, folded.seq + 1, "no gap after the cursor");
 
     // Too old (or from another server): a snapshot, never a silent gap.
-    let mut stale = SseReader::open(&state, "/api/events?runs=drop-basic", Some("drop-basic:999999999")).await;
+    let mut stale = SseReader::open(
+        &state,
+        "/api/events?runs=drop-basic",
+        Some("drop-basic:999999999"),
+    )
+    .await;
     let (event, _, _) = stale.next().await;
     assert_eq!(event, "snapshot");
 }
