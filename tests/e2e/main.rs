@@ -1,1 +1,9 @@
-//! End-to-end tests.
+//! End-to-end tests: a real server on a free port, its event stream read
+//! back, and a real (headless) Chromium using the dashboard.
+//!
+//! One test binary, as in ripgrep and tokio-console: the modules below are the
+//! suites, `support` what they share.
+
+mod browser;
+mod stream;
+mod support;

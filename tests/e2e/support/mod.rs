@@ -1,0 +1,191 @@
+//! What the end-to-end tests share: a real server on a port of its own, a
+//! reader for its event stream, a viewer's fold of that stream, a headless
+//! browser, and a deadline on every wait.
+
+pub mod browser;
+pub mod follow;
+pub mod sse;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use shared::{Command, ErrorBody, Params, PatternId, PatternInfo, RunSnapshot};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::sse::EventStream;
+
+/// How long one HTTP request, or one message of a busy stream, may take.
+/// Generous: the machine running the tests may be busy building.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+/// Awaits `fut`, failing the test with `what` if it takes longer than `limit`.
+pub async fn within<F: IntoFuture>(what: &str, limit: Duration, fut: F) -> F::Output {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out after {limit:?}: {what}"),
+    }
+}
+
+/// A server on `127.0.0.1` with a free port of its own, shut down when
+/// dropped. Each test gets its own, so runs never leak between tests.
+#[derive(Debug)]
+pub struct TestServer {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("the bound address");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server::serve(listener, shutdown.clone()));
+        let http = reqwest::Client::builder()
+            .connect_timeout(PATIENCE)
+            .build()
+            .expect("an HTTP client");
+        TestServer {
+            addr,
+            shutdown,
+            task: Some(task),
+            http,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+        let what = format!("GET {path}");
+        let response = within(&what, PATIENCE, self.http.get(self.url(path)).send())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        read_json(&what, response).await
+    }
+
+    pub async fn patterns(&self) -> Vec<PatternInfo> {
+        self.get("/api/patterns").await
+    }
+
+    /// The parameter `name` of `pattern`, as the server describes it.
+    pub async fn param_spec(&self, pattern: PatternId, name: &str) -> shared::ParamSpec {
+        let patterns = self.patterns().await;
+        let info = patterns
+            .iter()
+            .find(|p| p.id == pattern)
+            .unwrap_or_else(|| panic!("GET /api/patterns does not list {pattern}"));
+        info.params
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{pattern} has no parameter {name:?}: {:?}", info.params))
+    }
+
+    pub async fn snapshot(&self, run: &str) -> RunSnapshot {
+        self.get(&format!("/api/runs/{run}")).await
+    }
+
+    /// Sends one command and returns the snapshot the server answers with.
+    pub async fn command(&self, run: &str, command: Command) -> RunSnapshot {
+        let path = format!("/api/runs/{run}/commands");
+        let what = format!("POST {path} {command:?}");
+        let request = self.http.post(self.url(&path)).json(&command).send();
+        let response = within(&what, PATIENCE, request)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        read_json(&what, response).await
+    }
+
+    /// Puts `run` under endless load as fast as the brief allows: a task
+    /// every 10 virtual ms, at ten times real time, and starts it.
+    pub async fn run_flat_out(&self, run: &str) -> RunSnapshot {
+        let params = Params::from([("tasks".to_owned(), 0.0), ("interval_ms".to_owned(), 10.0)]);
+        self.command(run, Command::SetParams { params }).await;
+        self.command(run, Command::SetSpeed { speed: 10.0 }).await;
+        self.command(run, Command::Start).await
+    }
+
+    /// Opens the event stream of `runs` (comma-separated), resuming after
+    /// `last_event_id` when given, as a reconnecting `EventSource` would.
+    pub async fn events(&self, runs: &str, last_event_id: Option<&str>) -> EventStream {
+        let path = format!("/api/events?runs={runs}");
+        let mut request = self
+            .http
+            .get(self.url(&path))
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let what = format!("GET {path} (Last-Event-ID: {last_event_id:?})");
+        let response = within(&what, PATIENCE, request.send())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{what}");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{what}: content-type {content_type:?}"
+        );
+        EventStream::from_response(response)
+    }
+
+    /// Cancels the server's token and waits for `serve` to return, which it
+    /// must do promptly (as after Ctrl-C) and without error.
+    pub async fn shut_down(mut self) {
+        self.shutdown.cancel();
+        let task = self.task.take().expect("the server task");
+        let prompt = Duration::from_secs(2);
+        let result = within("serve to return after shutdown", prompt, task).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("serve returned an error on shutdown: {e}"),
+            Err(e) => panic!("the server task panicked or was aborted: {e}"),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(what: &str, response: reqwest::Response) -> T {
+    let status = response.status();
+    let body = within(what, PATIENCE, response.text())
+        .await
+        .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+    if !status.is_success() {
+        let detail = serde_json::from_str::<ErrorBody>(&body)
+            .map(|e| format!("{}: {}", e.error, e.message))
+            .unwrap_or(body);
+        panic!("{what}: {status}: {detail}");
+    }
+    serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("{what}: unexpected body ({e}): {}", excerpt(&body)))
+}
+
+/// The start of a long text, for failure messages.
+pub fn excerpt(text: &str) -> &str {
+    match text.char_indices().nth(600) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
