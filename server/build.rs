@@ -18,7 +18,10 @@ fn main() {
     let pkg = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pkg");
     std::fs::create_dir_all(&pkg).expect("cannot create the package directory");
 
+    // `assets` is embedded by rust-embed, which cannot see files added later:
+    // a change there must recompile the server.
     for watched in [
+        "assets",
         "frontend/src",
         "frontend/Cargo.toml",
         "shared/src",
