@@ -1,0 +1,644 @@
+//! The app's state: plain Rust with no browser APIs, so it is tested natively.
+//!
+//! [`Model`] holds every run's [`RunSnapshot`] as the event stream builds it,
+//! the connection's state, and the short-lived bookkeeping animations need
+//! (drops in flight to the bin, toasts, the "skipped events" notice). The
+//! network layer feeds it through the `on_*` methods; components only read it.
+//! Events are folded by [`RunSnapshot::apply`], never re-implemented here.
+
+pub mod clock;
+pub mod present;
+
+use self::clock::VirtualClock;
+use shared::scene::DropRecord;
+use shared::{
+    Batch, DropReason, Event, Family, Lagged, PatternId, PatternInfo, RunSnapshot, RunStatus,
+};
+use std::collections::{HashMap, VecDeque};
+
+/// How many drop animations are remembered. Older ones have long finished
+/// flying; the bound keeps a flood of drops from growing the page.
+pub const MAX_FLIGHTS: usize = 16;
+
+/// The least wall-clock time between two drop animations of one run. At a
+/// few drops a second every drop flies; in a flood of hundreds a second the
+/// bin shows a steady stream instead of a pile-up (the counters and the bin's
+/// list still count every drop).
+pub const FLIGHT_GAP_MS: f64 = 70.0;
+
+/// The state of the one event stream, as the header badge shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Connection {
+    #[default]
+    Connecting,
+    Live,
+    /// The stream broke and the browser is trying again.
+    Reconnecting,
+    /// The server said we fell behind; fresh snapshots follow.
+    Lagged,
+}
+
+impl Connection {
+    /// The value of the badge's `data-state` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::Connecting => "connecting",
+            Connection::Live => "live",
+            Connection::Reconnecting => "reconnecting",
+            Connection::Lagged => "lagged",
+        }
+    }
+
+    /// The badge's text: the state is never told by colour alone.
+    pub fn label(self) -> &'static str {
+        match self {
+            Connection::Connecting => "Connecting…",
+            Connection::Live => "Live",
+            Connection::Reconnecting => "Reconnecting…",
+            Connection::Lagged => "Catching up",
+        }
+    }
+}
+
+/// Data fetched once, with its loading and failure states.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Loadable<T> {
+    #[default]
+    Loading,
+    Ready(T),
+    Failed(String),
+}
+
+/// Where a dropped task was when it was dropped, so its animation starts there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Refused at the door: the producer was holding it.
+    Producer,
+    /// Evicted from this queue slot (0 = next out).
+    Slot(usize),
+}
+
+/// A drop seen live, on its way to the drop bin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flight {
+    /// Unique for the life of the page, so each flight animates exactly once.
+    pub id: u64,
+    pub run: String,
+    pub record: DropRecord,
+    pub origin: Origin,
+}
+
+/// A message for the user that goes away by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub id: u64,
+    pub text: String,
+}
+
+/// The "skipped N events" notice shown after a `lagged` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LagNotice {
+    pub id: u64,
+    pub skipped: u64,
+}
+
+/// Everything the view shows.
+#[derive(Debug, Default)]
+pub struct Model {
+    patterns: Loadable<Vec<PatternInfo>>,
+    runs: HashMap<String, RunSnapshot>,
+    /// Kept beside the snapshots (not in them) because it is the browser's
+    /// guess between events, not something the server said.
+    clocks: HashMap<String, VirtualClock>,
+    connection: Connection,
+    lag: Option<LagNotice>,
+    flights: VecDeque<Flight>,
+    /// When each run's latest flight took off (wall-clock milliseconds).
+    last_takeoff: HashMap<String, f64>,
+    toasts: Vec<Toast>,
+    /// Source of flight, toast and notice ids.
+    next_id: u64,
+}
+
+impl Model {
+    pub fn patterns(&self) -> &Loadable<Vec<PatternInfo>> {
+        &self.patterns
+    }
+
+    pub fn pattern(&self, id: PatternId) -> Option<&PatternInfo> {
+        match &self.patterns {
+            Loadable::Ready(list) => list.iter().find(|p| p.id == id),
+            _ => None,
+        }
+    }
+
+    /// The patterns grouped by family, both in the server's order.
+    pub fn families(&self) -> Vec<(Family, Vec<PatternInfo>)> {
+        let mut groups: Vec<(Family, Vec<PatternInfo>)> = Vec::new();
+        if let Loadable::Ready(list) = &self.patterns {
+            for info in list {
+                match groups.iter_mut().find(|(f, _)| *f == info.family) {
+                    Some((_, members)) => members.push(info.clone()),
+                    None => groups.push((info.family, vec![info.clone()])),
+                }
+            }
+        }
+        groups
+    }
+
+    pub fn run(&self, run: &str) -> Option<&RunSnapshot> {
+        self.runs.get(run)
+    }
+
+    pub fn connection(&self) -> Connection {
+        self.connection
+    }
+
+    pub fn lag(&self) -> Option<LagNotice> {
+        self.lag
+    }
+
+    pub fn toasts(&self) -> &[Toast] {
+        &self.toasts
+    }
+
+    /// The drops of `run` seen live with an id above `after`, oldest first.
+    pub fn flights(&self, run: &str, after: u64) -> Vec<Flight> {
+        self.flights
+            .iter()
+            .filter(|f| f.run == run && f.id > after)
+            .cloned()
+            .collect()
+    }
+
+    /// The newest flight id so far (0: none), so a view that mounts later
+    /// animates only what happens after it appeared.
+    pub fn last_flight_id(&self) -> u64 {
+        self.flights.back().map_or(0, |f| f.id)
+    }
+
+    /// The run's estimated virtual time at wall-clock instant `wall`.
+    pub fn virtual_now(&self, run: &str, wall: f64) -> Option<f64> {
+        self.clocks.get(run).map(|c| c.now(wall))
+    }
+
+    pub fn on_patterns(&mut self, result: Result<Vec<PatternInfo>, String>) {
+        self.patterns = match result {
+            Ok(list) => Loadable::Ready(list),
+            Err(e) => Loadable::Failed(e),
+        };
+    }
+
+    /// The stream (re)opened.
+    pub fn on_open(&mut self) {
+        self.connection = Connection::Live;
+    }
+
+    /// The stream failed; the browser (or, if it gave up, the network
+    /// layer) is trying again.
+    pub fn on_error(&mut self) {
+        self.connection = Connection::Reconnecting;
+    }
+
+    /// A `snapshot` message: the run's whole state replaces what we had.
+    pub fn on_snapshot(&mut self, snap: RunSnapshot, wall: f64) {
+        observe_clock(&mut self.clocks, &snap, snap.clock.now_ms, wall);
+        self.runs.insert(snap.run.clone(), snap);
+    }
+
+    /// A snapshot fetched over HTTP. The stream may already have brought
+    /// newer events, so it is taken only if it is ahead of what we hold.
+    pub fn adopt_snapshot(&mut self, snap: RunSnapshot, wall: f64) {
+        let newer = self
+            .runs
+            .get(&snap.run)
+            .is_none_or(|have| snap.seq > have.seq);
+        if newer {
+            self.on_snapshot(snap, wall);
+        }
+    }
+
+    /// A `batch` message. Returns the runs it named that we hold no snapshot
+    /// of: their events cannot be folded without one, so the caller fetches it.
+    pub fn on_batch(&mut self, batches: Vec<Batch>, wall: f64) -> Vec<String> {
+        let mut unknown = Vec::new();
+        for batch in batches {
+            let Some(snap) = self.runs.get_mut(&batch.run) else {
+                unknown.push(batch.run);
+                continue;
+            };
+            let mut new_drops = Vec::new();
+            let mut latest = None;
+            for env in &batch.events {
+                // Where a drop starts its flight must be read before the fold
+                // removes the task from the scene.
+                let origin = match &env.event {
+                    Event::Dropped {
+                        task,
+                        reason: DropReason::Evicted { .. },
+                    } => snap
+                        .scene
+                        .queue
+                        .iter()
+                        .position(|t| t.id == *task)
+                        .map(Origin::Slot),
+                    Event::Dropped { .. } => Some(Origin::Producer),
+                    _ => None,
+                };
+                if !snap.apply(env) {
+                    continue;
+                }
+                latest = Some(env.at_ms);
+                if let (Event::Dropped { task, .. }, Some(origin)) = (&env.event, origin)
+                    && let Some(record) = snap.scene.drops.last().filter(|r| r.task.id == *task)
+                {
+                    new_drops.push((*record, origin));
+                }
+            }
+            if let Some(at) = latest {
+                observe_clock(&mut self.clocks, snap, at, wall);
+            }
+            for (record, origin) in new_drops {
+                let last = self.last_takeoff.get(&batch.run).copied();
+                if last.is_none_or(|t| wall - t >= FLIGHT_GAP_MS) {
+                    self.last_takeoff.insert(batch.run.clone(), wall);
+                    self.push_flight(batch.run.clone(), record, origin);
+                }
+            }
+        }
+        unknown
+    }
+
+    /// A `lagged` message. Returns the notice's id, for [`Model::settle_lag`].
+    pub fn on_lagged(&mut self, lagged: Lagged) -> u64 {
+        let id = self.next_id();
+        self.lag = Some(LagNotice {
+            id,
+            skipped: lagged.skipped,
+        });
+        self.connection = Connection::Lagged;
+        id
+    }
+
+    /// A while after a `lagged` message: back to live, unless another lag
+    /// notice or a broken connection came since.
+    pub fn settle_lag(&mut self, id: u64) {
+        if self.lag.is_some_and(|l| l.id == id) {
+            self.lag = None;
+            if self.connection == Connection::Lagged {
+                self.connection = Connection::Live;
+            }
+        }
+    }
+
+    pub fn push_toast(&mut self, text: impl Into<String>) -> u64 {
+        let id = self.next_id();
+        self.toasts.push(Toast {
+            id,
+            text: text.into(),
+        });
+        id
+    }
+
+    pub fn dismiss_toast(&mut self, id: u64) {
+        self.toasts.retain(|t| t.id != id);
+    }
+
+    fn push_flight(&mut self, run: String, record: DropRecord, origin: Origin) {
+        let id = self.next_id();
+        if self.flights.len() == MAX_FLIGHTS {
+            self.flights.pop_front();
+        }
+        self.flights.push_back(Flight {
+            id,
+            run,
+            record,
+            origin,
+        });
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// Moves a run's clock estimate to an event at `at_ms` seen at `wall`.
+fn observe_clock(
+    clocks: &mut HashMap<String, VirtualClock>,
+    snap: &RunSnapshot,
+    at_ms: u64,
+    wall: f64,
+) {
+    let advancing = snap.status == RunStatus::Running && !snap.clock.paused;
+    let speed = snap.clock.speed;
+    clocks
+        .entry(snap.run.clone())
+        .and_modify(|c| c.observe(at_ms, wall, speed, advancing))
+        .or_insert_with(|| VirtualClock::new(at_ms, wall, speed, advancing));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{Envelope, Params, Task, TaskKind};
+
+    fn env(seq: u64, at_ms: u64, event: Event) -> Envelope {
+        Envelope { seq, at_ms, event }
+    }
+
+    fn task(id: u32, priority: u8) -> Task {
+        Task {
+            id,
+            kind: TaskKind::Email,
+            priority,
+            work_ms: 200,
+        }
+    }
+
+    fn reset(capacity: u32) -> Event {
+        Event::Reset {
+            params: Params::new(),
+            seed: 7,
+            capacity,
+            workers: 1,
+        }
+    }
+
+    /// A run that has seen its reset and was started, as a fresh snapshot.
+    fn started(run: &str, capacity: u32) -> RunSnapshot {
+        let mut snap = RunSnapshot::new(run, PatternId::DropBasic);
+        snap.apply(&env(1, 0, reset(capacity)));
+        snap.apply(&env(
+            2,
+            0,
+            Event::Status {
+                status: RunStatus::Running,
+            },
+        ));
+        snap
+    }
+
+    fn batch(run: &str, events: Vec<Envelope>) -> Vec<Batch> {
+        vec![Batch {
+            run: run.into(),
+            events,
+        }]
+    }
+
+    #[test]
+    fn a_batch_after_a_snapshot_folds_in_order() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 2), 0.0);
+        let events = vec![
+            env(3, 10, Event::Submitted { task: task(0, 5) }),
+            env(4, 10, Event::Enqueued { task: 0 }),
+            env(5, 20, Event::Started { task: 0, worker: 0 }),
+            env(6, 30, Event::Submitted { task: task(1, 5) }),
+            env(7, 30, Event::Enqueued { task: 1 }),
+        ];
+        assert!(model.on_batch(batch("r", events), 100.0).is_empty());
+        let snap = model.run("r").expect("the run is known");
+        assert_eq!(snap.seq, 7);
+        assert_eq!(snap.counters.submitted, 2);
+        assert_eq!(
+            snap.scene.queue.iter().map(|t| t.id).collect::<Vec<_>>(),
+            [1]
+        );
+        assert_eq!(snap.scene.workers[0].task.map(|t| t.id), Some(0));
+        assert!(snap.counters.is_conserved());
+    }
+
+    #[test]
+    fn a_duplicate_batch_is_ignored() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 1), 0.0);
+        let events = vec![
+            env(3, 10, Event::Submitted { task: task(0, 5) }),
+            env(
+                4,
+                10,
+                Event::Dropped {
+                    task: 0,
+                    reason: DropReason::QueueFull,
+                },
+            ),
+        ];
+        model.on_batch(batch("r", events.clone()), 10.0);
+        model.on_batch(batch("r", events), 20.0);
+        let snap = model.run("r").expect("the run is known");
+        assert_eq!(snap.counters.submitted, 1);
+        assert_eq!(snap.counters.dropped, 1);
+        assert_eq!(
+            model.flights("r", 0).len(),
+            1,
+            "a replayed drop must not fly twice"
+        );
+    }
+
+    #[test]
+    fn a_batch_for_an_unknown_run_is_reported_not_folded() {
+        let mut model = Model::default();
+        let unknown = model.on_batch(batch("ghost", vec![env(1, 0, reset(3))]), 0.0);
+        assert_eq!(unknown, ["ghost"]);
+        assert!(model.run("ghost").is_none());
+    }
+
+    #[test]
+    fn a_snapshot_replaces_the_run_but_a_stale_fetched_one_does_not() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 2), 0.0);
+        model.on_batch(
+            batch("r", vec![env(3, 10, Event::Submitted { task: task(0, 1) })]),
+            0.0,
+        );
+        let stale = started("r", 2);
+        model.adopt_snapshot(stale.clone(), 0.0);
+        assert_eq!(
+            model.run("r").map(|s| s.seq),
+            Some(3),
+            "a fetched snapshot behind the stream is ignored"
+        );
+        model.on_snapshot(stale, 0.0);
+        assert_eq!(
+            model.run("r").map(|s| s.seq),
+            Some(2),
+            "the stream's snapshot is the truth"
+        );
+    }
+
+    fn evicted(task: u32, by: u32) -> Event {
+        let reason = DropReason::Evicted { by, by_priority: 9 };
+        Event::Dropped { task, reason }
+    }
+
+    fn refused(task: u32) -> Event {
+        let reason = DropReason::QueueFull;
+        Event::Dropped { task, reason }
+    }
+
+    #[test]
+    fn drops_fly_from_where_the_task_was() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 2), 0.0);
+        let filling = vec![
+            env(3, 0, Event::Submitted { task: task(0, 1) }),
+            env(4, 0, Event::Enqueued { task: 0 }),
+            env(5, 0, Event::Submitted { task: task(1, 5) }),
+            env(6, 0, Event::Enqueued { task: 1 }),
+        ];
+        model.on_batch(batch("r", filling), 0.0);
+        let evicting = vec![
+            env(7, 50, Event::Submitted { task: task(2, 9) }),
+            env(8, 50, evicted(0, 2)),
+            env(9, 50, Event::Enqueued { task: 2 }),
+        ];
+        model.on_batch(batch("r", evicting), 100.0);
+        let refusing = vec![
+            env(10, 60, Event::Submitted { task: task(3, 1) }),
+            env(11, 60, refused(3)),
+        ];
+        model.on_batch(batch("r", refusing), 200.0);
+        let flights = model.flights("r", 0);
+        let seen: Vec<_> = flights
+            .iter()
+            .map(|f| (f.record.task.id, f.origin))
+            .collect();
+        assert_eq!(seen, [(0, Origin::Slot(0)), (3, Origin::Producer)]);
+        let last = model.last_flight_id();
+        assert!(
+            model.flights("r", last).is_empty(),
+            "a view mounted now has nothing to replay"
+        );
+        assert!(model.flights("other", 0).is_empty());
+    }
+
+    /// Submits and drops `n` tasks from `first`, one batch each, `gap_ms` of
+    /// wall time apart.
+    fn flood(model: &mut Model, first: u32, n: u32, gap_ms: f64) {
+        for id in first..first + n {
+            let seq = 3 + 2 * u64::from(id);
+            let events = vec![
+                env(seq, 0, Event::Submitted { task: task(id, 1) }),
+                env(seq + 1, 0, refused(id)),
+            ];
+            model.on_batch(batch("r", events), f64::from(id) * gap_ms);
+        }
+    }
+
+    #[test]
+    fn flights_are_bounded() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 0), 0.0);
+        flood(&mut model, 0, 40, 100.0);
+        let flights = model.flights("r", 0);
+        assert_eq!(flights.len(), MAX_FLIGHTS);
+        assert_eq!(
+            flights.last().map(|f| f.record.task.id),
+            Some(39),
+            "the newest are kept"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_drops_is_thinned_for_the_eye_but_fully_counted() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 0), 0.0);
+        // Ten drops 10 ms apart: only the first and the eighth are far enough apart.
+        flood(&mut model, 0, 10, 10.0);
+        let ids: Vec<_> = model
+            .flights("r", 0)
+            .iter()
+            .map(|f| f.record.task.id)
+            .collect();
+        assert_eq!(ids, [0, 7]);
+        assert_eq!(model.run("r").map(|s| s.counters.dropped), Some(10));
+    }
+
+    #[test]
+    fn lagged_shows_a_notice_until_settled() {
+        let mut model = Model::default();
+        model.on_open();
+        let first = model.on_lagged(Lagged { skipped: 120 });
+        assert_eq!(model.connection(), Connection::Lagged);
+        assert_eq!(model.lag().map(|l| l.skipped), Some(120));
+        let second = model.on_lagged(Lagged { skipped: 5 });
+        model.settle_lag(first);
+        assert_eq!(
+            model.connection(),
+            Connection::Lagged,
+            "a newer notice is still showing"
+        );
+        model.settle_lag(second);
+        assert_eq!(model.connection(), Connection::Live);
+        assert_eq!(model.lag(), None);
+    }
+
+    #[test]
+    fn a_broken_stream_is_not_overwritten_by_a_settling_lag() {
+        let mut model = Model::default();
+        model.on_open();
+        let id = model.on_lagged(Lagged { skipped: 1 });
+        model.on_error();
+        model.settle_lag(id);
+        assert_eq!(model.connection(), Connection::Reconnecting);
+        model.on_open();
+        assert_eq!(model.connection(), Connection::Live);
+    }
+
+    #[test]
+    fn the_virtual_clock_follows_events_and_stops_when_paused() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 2), 1_000.0);
+        model.on_batch(
+            batch(
+                "r",
+                vec![env(3, 400, Event::Submitted { task: task(0, 1) })],
+            ),
+            1_000.0,
+        );
+        assert_eq!(model.virtual_now("r", 1_100.0), Some(500.0));
+        let pause = env(
+            4,
+            450,
+            Event::Clock {
+                speed: 1.0,
+                paused: true,
+            },
+        );
+        model.on_batch(batch("r", vec![pause]), 1_100.0);
+        assert_eq!(model.virtual_now("r", 5_000.0), Some(450.0));
+    }
+
+    #[test]
+    fn toasts_come_and_go_by_id() {
+        let mut model = Model::default();
+        let a = model.push_toast("capacity must be at least 1");
+        let b = model.push_toast("unknown run");
+        model.dismiss_toast(a);
+        assert_eq!(model.toasts().iter().map(|t| t.id).collect::<Vec<_>>(), [b]);
+    }
+
+    #[test]
+    fn families_group_patterns_in_server_order() {
+        let info = |id| PatternInfo {
+            id,
+            family: Family::Overload,
+            title: id.to_string(),
+            summary: String::new(),
+            try_this: String::new(),
+            params: Vec::new(),
+        };
+        let mut model = Model::default();
+        assert!(model.families().is_empty());
+        model.on_patterns(Ok(vec![
+            info(PatternId::DropBasic),
+            info(PatternId::DropBlocking),
+        ]));
+        let families = model.families();
+        assert_eq!(families.len(), 1);
+        let ids: Vec<_> = families[0].1.iter().map(|p| p.id).collect();
+        assert_eq!(ids, [PatternId::DropBasic, PatternId::DropBlocking]);
+        assert!(model.pattern(PatternId::DropBlocking).is_some());
+    }
+}

@@ -1,0 +1,216 @@
+//! The frame around every page: header with the connection badge, the
+//! pattern navigation, the welcome page, and toasts.
+
+use super::{Ctx, ctx, dynamic, text};
+use crate::state::present::{status_key, status_text};
+use crate::state::{Loadable, Model};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::{PatternId, PatternInfo};
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let connection = Memo::new(move |_| model.with(Model::connection));
+    let lag = Memo::new(move |_| model.with(Model::lag));
+    view! {
+        <header class="topbar">
+            <A href="/">
+                <span class="brand">
+                    <img class="brand-mark" src="/favicon.svg" alt="" width="40" height="40" />
+                    <span class="brand-name">"Concurrency, live"</span>
+                </span>
+            </A>
+            <div class="topbar-right">
+                {dynamic(move || {
+                    lag.get()
+                        .map(|l| {
+                            view! {
+                                <div class="lag-notice" role="status">
+                                    <span class="lag-icon" aria-hidden="true">"⚠"</span>
+                                    "Skipped " {l.skipped} " events: redrawn from a fresh snapshot"
+                                </div>
+                            }
+                        })
+                        .into_any()
+                })}
+                <div
+                    id="connection"
+                    class="connection"
+                    data-state=text(move || connection.get().as_str().to_owned())
+                    role="status"
+                    aria-live="polite"
+                >
+                    <span class="connection-icon" aria-hidden="true"></span>
+                    <span class="connection-text">{text(move || connection.get().label().to_owned())}</span>
+                </div>
+            </div>
+        </header>
+    }
+}
+
+/// The patterns, grouped by family, each linking to its page.
+#[component]
+pub fn Nav() -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let patterns = Memo::new(move |_| {
+        model.with(|m| match m.patterns() {
+            Loadable::Ready(_) => Loadable::Ready(m.families()),
+            Loadable::Loading => Loadable::Loading,
+            Loadable::Failed(e) => Loadable::Failed(e.clone()),
+        })
+    });
+    view! {
+        <nav class="sidebar" aria-label="Patterns">
+            {dynamic(move || match patterns.get() {
+                Loadable::Loading => view! { <p class="nav-note">"Loading patterns…"</p> }.into_any(),
+                Loadable::Failed(e) => {
+                    view! {
+                        <p class="nav-note nav-error" role="alert">
+                            "Could not load the patterns. " {e}
+                        </p>
+                    }
+                        .into_any()
+                }
+                Loadable::Ready(families) => {
+                    families
+                        .into_iter()
+                        .map(|(family, patterns)| {
+                            view! {
+                                <section class="nav-family">
+                                    <h2>{family.title()}</h2>
+                                    <ul>
+                                        {patterns
+                                            .into_iter()
+                                            .map(|info| view! { <li>{nav_link(info)}</li> })
+                                            .collect_view()}
+                                    </ul>
+                                </section>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }
+            })}
+        </nav>
+    }
+}
+
+fn nav_link(info: PatternInfo) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let run = info.id.as_str();
+    let status = Memo::new(move |_| model.with(|m| m.run(run).map(|s| (s.status, s.clock.paused))));
+    view! {
+        <A href=format!("/p/{run}")>
+            <span class="nav-link">
+                <span class="nav-title">{info.title}</span>
+                {dynamic(move || {
+                    status
+                        .get()
+                        .map(|(status, paused)| {
+                            let (icon, word) = status_text(status, paused);
+                            view! {
+                                <span class="nav-status" data-status=status_key(status, paused)>
+                                    <span aria-hidden="true">{icon}</span>
+                                    {word}
+                                </span>
+                            }
+                        })
+                        .into_any()
+                })}
+            </span>
+        </A>
+    }
+}
+
+/// `/`: what this is, and where to start.
+#[component]
+pub fn Welcome() -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let families = Memo::new(move |_| model.with(Model::families));
+    Effect::new(|| document().set_title("Concurrency, live"));
+    view! {
+        <article class="welcome">
+            <h1>"Watch concurrency happen"</h1>
+            <p class="lead">
+                "Every pattern here runs for real on the server: real tasks, real bounded queues, "
+                "real cancellation. Pick one, press Start, and slow the clock down to see each step."
+            </p>
+            {dynamic(move || {
+                families
+                    .get()
+                    .into_iter()
+                    .map(|(family, patterns)| {
+                        view! {
+                            <section class="welcome-family">
+                                <h2>{family.title()}</h2>
+                                <div class="cards">
+                                    {patterns.into_iter().map(welcome_card).collect_view()}
+                                </div>
+                            </section>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            })}
+        </article>
+    }
+}
+
+fn welcome_card(info: PatternInfo) -> impl IntoView {
+    view! {
+        <A href=format!("/p/{}", info.id)>
+            <span class="card">
+                <span class="card-title">{info.title}</span>
+                <span class="card-text">{info.summary}</span>
+                <span class="card-go">"Open →"</span>
+            </span>
+        </A>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let first = PatternId::ALL[0];
+    view! {
+        <article class="welcome">
+            <h1>"Nothing here"</h1>
+            <p class="lead">
+                "There is no such page. Pick a pattern on the left, or start with "
+                <A href=format!("/p/{first}")>
+                    <span class="inline-link">{first.as_str()}</span>
+                </A> "."
+            </p>
+        </article>
+    }
+}
+
+/// Messages from the server, e.g. why a command was refused.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let toasts = Memo::new(move |_| model.with(|m| m.toasts().to_vec()));
+    view! {
+        <div class="toasts" aria-live="assertive">
+            <For
+                each=move || toasts.get()
+                key=|t| t.id
+                children=move |toast| {
+                    let id = toast.id;
+                    view! {
+                        <div class="toast" role="alert">
+                            <span class="toast-icon" aria-hidden="true">"!"</span>
+                            <span class="toast-text">{toast.text}</span>
+                            <button
+                                class="toast-close"
+                                on:click=move |_| model.update(|m| m.dismiss_toast(id))
+                            >
+                                "Dismiss"
+                            </button>
+                        </div>
+                    }
+                }
+            />
+        </div>
+    }
+}

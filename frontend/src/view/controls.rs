@@ -1,0 +1,339 @@
+//! The run's controls: lifecycle buttons, the clock's speed, and one slider
+//! per parameter, built from the pattern's `ParamSpec`s.
+//!
+//! Sliders send their value on `change` (when released), not on every
+//! `input`, so dragging does not restart a run dozens of times.
+
+use super::{Ctx, ctx, dynamic, run_memo, text};
+use crate::net;
+use crate::state::Model;
+use crate::state::present::{
+    param_hint, param_step, param_text, slider_to_speed, speed_text, speed_to_slider, trim_number,
+};
+use leptos::prelude::*;
+use shared::{Command, ParamSpec, Params, PatternId, RunStatus};
+use std::time::Duration;
+
+/// How long a released slider shows its own value while waiting for the
+/// server to confirm it (or refuse it, in which case the server's value returns).
+const CONFIRM_WAIT: Duration = Duration::from_millis(1500);
+
+/// The virtual milliseconds one press of Step advances.
+const STEP_MS: u64 = 100;
+
+#[component]
+pub fn Controls(run: String, pattern: PatternId) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let state = run_memo(&run, |s| (s.status, s.clock.paused));
+    let running = move || state.get().is_some_and(|(s, _)| s == RunStatus::Running);
+    let paused = move || state.get().is_some_and(|(_, p)| p);
+    let specs = Memo::new(move |_| {
+        model.with(|m| {
+            m.pattern(pattern)
+                .map(|p| p.params.clone())
+                .unwrap_or_default()
+        })
+    });
+    let never = Signal::stored(false);
+    let button = |action: Action, disabled: Signal<bool>, hidden: Signal<bool>| {
+        action_button(model, run.clone(), state, action, disabled, hidden)
+    };
+
+    view! {
+        <section class="controls" aria-label="Controls">
+            <div class="buttons">
+                {button(
+                    Action {
+                        name: "start",
+                        icon: "▶",
+                        label: "Start",
+                        title: "Start the run",
+                        primary: true,
+                        commands: |_| vec![Command::Start],
+                    },
+                    Signal::derive(running),
+                    never,
+                )}
+                {button(
+                    Action {
+                        name: "pause",
+                        icon: "❚❚",
+                        label: "Pause",
+                        title: "Freeze the run's clock",
+                        primary: false,
+                        commands: |_| vec![Command::Pause],
+                    },
+                    never,
+                    Signal::derive(paused),
+                )}
+                {button(
+                    Action {
+                        name: "resume",
+                        icon: "▶",
+                        label: "Resume",
+                        title: "Let the run's clock go on",
+                        primary: true,
+                        commands: |_| vec![Command::Resume],
+                    },
+                    never,
+                    Signal::derive(move || !paused()),
+                )}
+                // Stepping only makes sense on a frozen clock, so it pauses first.
+                {button(
+                    Action {
+                        name: "step",
+                        icon: "⇥",
+                        label: "Step",
+                        title: "Advance the paused clock by 100 ms",
+                        primary: false,
+                        commands: |paused| {
+                            let step = Command::Step { ms: Some(STEP_MS) };
+                            if paused { vec![step] } else { vec![Command::Pause, step] }
+                        },
+                    },
+                    never,
+                    never,
+                )}
+                {button(
+                    Action {
+                        name: "stop",
+                        icon: "■",
+                        label: "Stop",
+                        title: "Cancel the run; tasks in flight end as cancelled",
+                        primary: false,
+                        commands: |_| vec![Command::Stop],
+                    },
+                    Signal::derive(move || !running()),
+                    never,
+                )}
+                {button(
+                    Action {
+                        name: "restart",
+                        icon: "↻",
+                        label: "Restart",
+                        title: "Start over with these parameters",
+                        primary: false,
+                        commands: |_| vec![Command::Restart],
+                    },
+                    never,
+                    never,
+                )}
+                {button(
+                    Action {
+                        name: "reset",
+                        icon: "⟲",
+                        label: "Reset",
+                        title: "Back to the preset parameters, then start",
+                        primary: false,
+                        commands: |_| vec![Command::Reset],
+                    },
+                    never,
+                    never,
+                )}
+            </div>
+            <SpeedSlider run=run.clone() />
+            <h2 class="params-title">"Parameters"</h2>
+            <div class="params">
+                {dynamic(move || {
+                    specs
+                        .get()
+                        .into_iter()
+                        .map(|spec| view! { <ParamSlider run=run.clone() spec /> })
+                        .collect_view()
+                        .into_any()
+                })}
+            </div>
+            <p class="params-legend">
+                <span class="restarts" aria-hidden="true">"↻"</span>
+                " marks a setting that restarts the run when changed"
+            </p>
+        </section>
+    }
+}
+
+/// A lifecycle button: what it is called and what it sends. `commands` is
+/// given whether the run is paused now.
+#[derive(Debug, Clone, Copy)]
+struct Action {
+    name: &'static str,
+    icon: &'static str,
+    label: &'static str,
+    title: &'static str,
+    primary: bool,
+    commands: fn(bool) -> Vec<Command>,
+}
+
+fn action_button(
+    model: RwSignal<Model>,
+    run: String,
+    state: Memo<Option<(RunStatus, bool)>>,
+    action: Action,
+    disabled: Signal<bool>,
+    hidden: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class=if action.primary { "btn btn-primary" } else { "btn" }
+            data-action=action.name
+            title=action.title
+            disabled=disabled
+            hidden=hidden
+            on:click=move |_| {
+                let paused = state.get_untracked().is_some_and(|(_, p)| p);
+                net::send(model, run.clone(), (action.commands)(paused));
+            }
+        >
+            <span class="btn-icon" aria-hidden="true">{action.icon}</span>
+            <span class="btn-label">{action.label}</span>
+        </button>
+    }
+}
+
+/// The clock's speed, on a log scale: 0.1x at the left, 1x in the middle, 10x at the right.
+#[component]
+fn SpeedSlider(run: String) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let server = run_memo(&run, |s| s.clock.speed);
+    let pending = pending_value(server);
+    let shown = move || pending.get().or(server.get()).unwrap_or(1.0);
+    view! {
+        <div class="field field-speed">
+            <label for="speed">
+                <span class="field-label">"Clock speed"</span>
+                <output class="field-value">{text(move || speed_text(shown()))}</output>
+            </label>
+            <input
+                id="speed"
+                type="range"
+                data-control="speed"
+                min="-1"
+                max="1"
+                step="0.01"
+                prop:value=text(move || trim_number(speed_to_slider(shown()), 3))
+                aria-valuetext=text(move || speed_text(shown()))
+                on:input=move |ev| {
+                    if let Ok(position) = event_target_value(&ev).parse::<f64>() {
+                        pending.set(Some(slider_to_speed(position)));
+                    }
+                }
+                on:change=move |ev| {
+                    if let Ok(position) = event_target_value(&ev).parse::<f64>() {
+                        let speed = slider_to_speed(position);
+                        commit(pending, speed);
+                        let command = vec![Command::SetSpeed { speed }];
+                        net::send_then(model, run.clone(), command, move |ok| refused(pending, ok));
+                    }
+                }
+            />
+            <div class="scale" aria-hidden="true">
+                <span>"0.1× slow motion"</span>
+                <span>"1×"</span>
+                <span>"10×"</span>
+            </div>
+        </div>
+    }
+}
+
+/// One slider for one parameter.
+#[component]
+fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let name = spec.name.clone();
+    let server = {
+        let name = name.clone();
+        run_memo(&run, move |s| s.params.get(&name).copied())
+    };
+    let pending = pending_value(server);
+    let default = spec.default;
+    let shown = move || pending.get().or(server.get().flatten()).unwrap_or(default);
+    let id = format!("param-{name}");
+    let text_spec = spec.clone();
+    let hint_spec = spec.clone();
+    let integer = spec.integer;
+    view! {
+        <div class="field" data-live=spec.live.to_string()>
+            <label for=id.clone()>
+                <span class="field-label">
+                    {spec.label.clone()}
+                    {(!spec.live)
+                        .then(|| {
+                            view! {
+                                <span class="restarts" title="changing it restarts the run">
+                                    " ↻"
+                                </span>
+                            }
+                        })}
+                </span>
+                <output class="field-value">{text(move || param_text(&text_spec, shown()))}</output>
+            </label>
+            <input
+                id=id
+                type="range"
+                data-param=name.clone()
+                min=spec.min.to_string()
+                max=spec.max.to_string()
+                step=param_step(&spec).to_string()
+                prop:value=text(move || shown().to_string())
+                on:input=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                        pending.set(Some(v));
+                    }
+                }
+                on:change=move |ev| {
+                    if let Ok(mut v) = event_target_value(&ev).parse::<f64>() {
+                        if integer {
+                            v = v.round();
+                        }
+                        commit(pending, v);
+                        let params = Params::from([(name.clone(), v)]);
+                        let command = vec![Command::SetParams { params }];
+                        net::send_then(model, run.clone(), command, move |ok| refused(pending, ok));
+                    }
+                }
+            />
+            {dynamic(move || {
+                param_hint(&hint_spec, shown()).map(|hint| view! { <div class="field-hint">{hint}</div> }).into_any()
+            })}
+        </div>
+    }
+}
+
+/// A slider's own value while it is being dragged or was just released,
+/// dropped as soon as the server's value changes.
+fn pending_value<T>(server: Memo<Option<T>>) -> RwSignal<Option<f64>>
+where
+    T: PartialEq + Send + Sync + 'static,
+{
+    let pending = RwSignal::new(None);
+    Effect::new(move |prev: Option<()>| {
+        server.track();
+        // The first run only subscribes; later runs mean the server moved.
+        if prev.is_some() {
+            pending.set(None);
+        }
+    });
+    pending
+}
+
+/// A refused value goes at once: the slider shows the server's value again.
+fn refused(pending: RwSignal<Option<f64>>, accepted: bool) {
+    if !accepted {
+        pending.try_set(None);
+    }
+}
+
+/// Keeps a released slider's value on screen until the server confirms it,
+/// or for a short while if it never does.
+fn commit(pending: RwSignal<Option<f64>>, value: f64) {
+    pending.set(Some(value));
+    set_timeout(
+        move || {
+            // The slider may be gone by now (another page): then nothing to do.
+            if pending.try_get_untracked() == Some(Some(value)) {
+                pending.try_set(None);
+            }
+        },
+        CONFIRM_WAIT,
+    );
+}

@@ -1,0 +1,126 @@
+//! Components. They read the [`Model`] through signals and send commands via
+//! [`crate::net`]; none of them changes the model's runs themselves.
+//!
+//! Each pattern has its view file (`drop_basic.rs`, ...), composed from the
+//! overload family's shared pieces in `overload.rs`.
+
+mod chrome;
+mod controls;
+mod counters;
+mod drop_adaptive;
+mod drop_basic;
+mod drop_blocking;
+mod drop_priority;
+mod overload;
+mod page;
+
+use crate::net;
+use crate::state::Model;
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use shared::RunSnapshot;
+use std::sync::Arc;
+
+/// Reactive text (or attribute value). Every call site shares one closure
+/// type, so the renderer is compiled once instead of once per call site:
+/// this keeps the WebAssembly download small.
+pub fn text(
+    f: impl Fn() -> String + Send + Sync + 'static,
+) -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    erased_text(Arc::new(f))
+}
+
+fn erased_text(
+    f: Arc<dyn Fn() -> String + Send + Sync>,
+) -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    move || f()
+}
+
+/// A reactive piece of view, erased like [`text`].
+pub fn dynamic(
+    f: impl Fn() -> AnyView + Send + Sync + 'static,
+) -> impl Fn() -> AnyView + Send + Sync + 'static {
+    erased_view(Arc::new(f))
+}
+
+fn erased_view(
+    f: Arc<dyn Fn() -> AnyView + Send + Sync>,
+) -> impl Fn() -> AnyView + Send + Sync + 'static {
+    move || f()
+}
+
+/// What every component can reach: the model, and the wall clock that ticks
+/// once per animation frame (for progress bars between events).
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub model: RwSignal<Model>,
+    pub wall: RwSignal<f64>,
+}
+
+pub fn ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
+
+/// A value derived from one run's snapshot, recomputed when the model
+/// changes but passed on only when it differs, so the DOM is touched only
+/// where something really changed.
+pub fn run_memo<T>(
+    run: &str,
+    f: impl Fn(&RunSnapshot) -> T + Send + Sync + 'static,
+) -> Memo<Option<T>>
+where
+    T: PartialEq + Send + Sync + 'static,
+{
+    let model = ctx().model;
+    let run = run.to_owned();
+    Memo::new(move |_| model.with(|m| m.run(&run).map(&f)))
+}
+
+/// The run's estimated virtual time, in whole milliseconds, every frame.
+pub fn virtual_now(run: &str) -> Memo<f64> {
+    let Ctx { model, wall } = ctx();
+    let run = run.to_owned();
+    Memo::new(move |_| {
+        let wall = wall.get();
+        model
+            .with(|m| m.virtual_now(&run, wall))
+            .unwrap_or(0.0)
+            .round()
+    })
+}
+
+/// The whole app: header, navigation, the routed page, toasts.
+#[component]
+pub fn App() -> impl IntoView {
+    let model = RwSignal::new(Model::default());
+    let wall = RwSignal::new(net::wall_ms());
+    provide_context(Ctx { model, wall });
+    net::start(model);
+    tick(wall);
+
+    view! {
+        <Router>
+            <div class="shell">
+                <chrome::Header />
+                <chrome::Nav />
+                <main class="main" id="main">
+                    <Routes fallback=|| view! { <chrome::NotFound /> }>
+                        <Route path=path!("/") view=chrome::Welcome />
+                        <Route path=path!("/p/:id") view=page::PatternRoute />
+                    </Routes>
+                </main>
+            </div>
+            <chrome::Toasts />
+        </Router>
+    }
+}
+
+/// Advances the wall-clock signal once per animation frame, for the life of
+/// the page. Browsers pause this in hidden tabs, which is what we want.
+fn tick(wall: RwSignal<f64>) {
+    request_animation_frame(move || {
+        wall.set(net::wall_ms());
+        tick(wall);
+    });
+}

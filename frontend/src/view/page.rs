@@ -1,0 +1,114 @@
+//! A pattern's page: its title and idea, its live scene and counters, and
+//! the controls of its default run.
+
+use super::chrome::NotFound;
+use super::controls::Controls;
+use super::drop_adaptive::DropAdaptive;
+use super::drop_basic::DropBasic;
+use super::drop_blocking::DropBlocking;
+use super::drop_priority::DropPriority;
+use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
+use crate::net;
+use crate::state::present::{duration_text, speed_text, status_key, status_text};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use shared::PatternId;
+
+/// `/p/:id`. Re-creates the page when the id changes, so each pattern's page
+/// starts fresh (its own animations, its own slider state).
+#[component]
+pub fn PatternRoute() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id")));
+    dynamic(
+        move || match id.get().as_deref().and_then(PatternId::parse) {
+            Some(pattern) => view! { <PatternPage pattern /> }.into_any(),
+            None => view! { <NotFound /> }.into_any(),
+        },
+    )
+}
+
+#[component]
+fn PatternPage(pattern: PatternId) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    // The default run of a pattern has the pattern's id.
+    let run = pattern.as_str().to_owned();
+    if model.with_untracked(|m| m.run(&run).is_none()) {
+        net::fetch_run(model, run.clone());
+    }
+    let info = Memo::new(move |_| model.with(|m| m.pattern(pattern).cloned()));
+    Effect::new(move || {
+        let title = info
+            .with(|i| i.as_ref().map(|i| i.title.clone()))
+            .unwrap_or_else(|| pattern.to_string());
+        document().set_title(&format!("{title} · Concurrency, live"));
+    });
+    let title = move || {
+        info.with(|i| i.as_ref().map(|i| i.title.clone()))
+            .unwrap_or_else(|| pattern.to_string())
+    };
+    let summary = move || info.with(|i| i.as_ref().map(|i| i.summary.clone()));
+    let try_this = move || info.with(|i| i.as_ref().map(|i| i.try_this.clone()));
+
+    view! {
+        <article class="pattern" data-pattern=pattern.as_str()>
+            <div class="pattern-main">
+                <header class="pattern-head">
+                    <h1>{title}</h1>
+                    <RunStatus run=run.clone() />
+                </header>
+                <p class="summary">{summary}</p>
+                <div class="stage">{scene(pattern, run.clone())}</div>
+            </div>
+            <aside class="side">
+                <section class="try-this" aria-label="Try this">
+                    <h2>
+                        <span aria-hidden="true">"★ "</span>
+                        "Try this"
+                    </h2>
+                    <p>{try_this}</p>
+                </section>
+                <Controls run pattern />
+            </aside>
+        </article>
+    }
+}
+
+/// The pattern's own view.
+fn scene(pattern: PatternId, run: String) -> AnyView {
+    match pattern {
+        PatternId::DropBasic => view! { <DropBasic run /> }.into_any(),
+        PatternId::DropBlocking => view! { <DropBlocking run /> }.into_any(),
+        PatternId::DropPriority => view! { <DropPriority run /> }.into_any(),
+        PatternId::DropAdaptive => view! { <DropAdaptive run /> }.into_any(),
+    }
+}
+
+/// The run's status in words, its virtual time and its speed.
+#[component]
+fn RunStatus(run: String) -> impl IntoView {
+    let state = run_memo(&run, |s| (s.status, s.clock.paused, s.clock.speed));
+    let now = virtual_now(&run);
+    view! {
+        <div class="run-status">
+            {dynamic(move || {
+                let Some((status, paused, speed)) = state.get() else {
+                    return ().into_any();
+                };
+                let (icon, word) = status_text(status, paused);
+                view! {
+                    <span class="status-pill" data-status=status_key(status, paused)>
+                        <span class="status-icon" aria-hidden="true">{icon}</span>
+                        <span class="status-word">{word}</span>
+                    </span>
+                    <span class="clock-readout">
+                        <span class="clock-label">"clock"</span>
+                        <span class="clock-time">{text(move || duration_text(now.get()))}</span>
+                        <span class="clock-speed">{speed_text(speed)}</span>
+                    </span>
+                }
+                .into_any()
+            })}
+        </div>
+    }
+}
