@@ -43,6 +43,9 @@ fn main() {
         .web(true)
         .expect("wasm-bindgen accepts the web target")
         .omit_default_module_path(false)
+        // Function names only help a debugger; every browser tab downloads them.
+        .remove_name_section(true)
+        .remove_producers_section(true)
         .generate(&pkg)
         .unwrap_or_else(|e| panic!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
 }
