@@ -6,7 +6,7 @@
 use super::counters::{Counters, Extra};
 use super::overload::OverloadScene;
 use super::{run_memo, text};
-use crate::state::present::{level_rule, trim_number};
+use crate::state::present::{duration_text, level_rule, trim_number};
 use leptos::prelude::*;
 use shared::LoadLevel;
 
@@ -77,7 +77,12 @@ pub fn DropAdaptive(run: String) -> impl IntoView {
                         {text(move || {
                             load.get()
                                 .flatten()
-                                .map(|l| format!("{} of {} queued ({:.0}%)", l.queued, l.capacity, fill_pct()))
+                                .map(|l| {
+                                    // The time says how old the reading is: after the
+                                    // last one the queue may well have emptied.
+                                    let at = duration_text(l.at_ms as f64);
+                                    format!("{} of {} queued ({:.0}%) at {at}", l.queued, l.capacity, fill_pct())
+                                })
                                 .unwrap_or_else(|| "no reading yet".to_owned())
                         })}
                         " · read every "
