@@ -7,7 +7,7 @@
 //! A task the policy lets through can still meet a full queue and be dropped
 //! there, so the two kinds of drop are counted apart.
 
-use super::overload::{SimTask, spawn_workers, task_limit, wait_for_next_tick};
+use super::overload::{Pace, SimTask, load_params, spawn_workers};
 use super::{Ctx, read, read_ms, spec};
 use rand::Rng;
 use shared::{DropReason, Event, Family, LoadLevel, PatternId, PatternInfo, Task, TaskKind};
@@ -32,52 +32,37 @@ pub fn info() -> PatternInfo {
                    queue-full drops. Sample more often (100 ms): does the policy catch the \
                    overload sooner?"
             .to_owned(),
-        params: vec![
-            spec(
-                "tasks",
-                "Tasks (0 = endless)",
-                "tasks",
-                (0.0, 10_000.0),
-                20.0,
-                false,
-            ),
-            spec(
-                "interval_ms",
-                "One new task every",
-                "ms",
-                (1.0, 2_000.0),
-                100.0,
-                true,
-            ),
-            spec(
-                "work_min_ms",
-                "Shortest work",
-                "ms",
-                (1.0, 5_000.0),
-                100.0,
-                true,
-            ),
-            spec(
-                "work_max_ms",
-                "Longest work",
-                "ms",
-                (1.0, 5_000.0),
-                400.0,
-                true,
-            ),
-            spec("capacity", "Queue slots", "slots", (1.0, 32.0), 3.0, false),
-            spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
-            spec(
-                "sample_ms",
-                "Monitor reads every",
-                "ms",
-                (10.0, 5_000.0),
-                500.0,
-                true,
-            ),
-            spec("high_pct", "HIGH above", "%", (1.0, 99.0), 80.0, true),
-            spec("medium_pct", "MEDIUM above", "%", (0.0, 98.0), 50.0, true),
-        ],
+        params: load_params(20.0, 100.0, 3.0)
+            .into_iter()
+            .chain([
+                spec(
+                    "work_min_ms",
+                    "Shortest work",
+                    "ms",
+                    (1.0, 5_000.0),
+                    100.0,
+                    true,
+                ),
+                spec(
+                    "work_max_ms",
+                    "Longest work",
+                    "ms",
+                    (1.0, 5_000.0),
+                    400.0,
+                    true,
+                ),
+                spec(
+                    "sample_ms",
+                    "Monitor reads every",
+                    "ms",
+                    (10.0, 5_000.0),
+                    500.0,
+                    true,
+                ),
+                spec("high_pct", "HIGH above", "%", (1.0, 99.0), 80.0, true),
+                spec("medium_pct", "MEDIUM above", "%", (0.0, 98.0), 50.0, true),
+            ])
+            .collect(),
     }
 }
 
@@ -136,10 +121,9 @@ pub async fn run(mut ctx: Ctx) {
         Arc::clone(&level),
     ));
 
-    let limit = task_limit(&ctx);
-    let mut next_at = Duration::ZERO;
-    let mut id = 0;
+    let mut pace = Pace::new(&ctx);
     loop {
+        let id = pace.id;
         let sim = make_task(&mut ctx, id);
         ctx.sink.emit(Event::Submitted { task: sim.task });
         let current = decode(level.load(Ordering::Acquire));
@@ -160,8 +144,7 @@ pub async fn run(mut ctx: Ctx) {
                 });
             }
         });
-        id += 1;
-        if limit.is_some_and(|n| id == n) || !wait_for_next_tick(&ctx, &mut next_at).await {
+        if !pace.advance(&ctx).await {
             break;
         }
     }

@@ -5,12 +5,11 @@
 //! producer never waits and the system sheds load instead of falling behind.
 //! `drop_blocking` runs the same load with a blocking send for contrast.
 
-use super::overload::{SimTask, spawn_workers, task_limit, wait_for_next_tick};
+use super::overload::{Pace, SimTask, load_params, spawn_workers};
 use super::{Ctx, read, spec};
 use rand::Rng;
 use shared::{DropReason, Event, Family, PatternId, PatternInfo, Task, TaskKind};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 /// The seed's task types, in rotation.
@@ -41,23 +40,8 @@ pub fn info() -> PatternInfo {
 
 /// Parameters shared with `drop_blocking`, which runs the same load.
 pub(super) fn params() -> Vec<shared::ParamSpec> {
-    vec![
-        spec(
-            "tasks",
-            "Tasks (0 = endless)",
-            "tasks",
-            (0.0, 10_000.0),
-            15.0,
-            false,
-        ),
-        spec(
-            "interval_ms",
-            "One new task every",
-            "ms",
-            (1.0, 2_000.0),
-            30.0,
-            true,
-        ),
+    let mut params = load_params(15.0, 30.0, 5.0);
+    params.extend([
         spec(
             "work_ms",
             "Work per task",
@@ -66,8 +50,6 @@ pub(super) fn params() -> Vec<shared::ParamSpec> {
             200.0,
             true,
         ),
-        spec("capacity", "Queue slots", "slots", (1.0, 32.0), 5.0, false),
-        spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
         spec(
             "success_pct",
             "Tasks that succeed",
@@ -76,7 +58,8 @@ pub(super) fn params() -> Vec<shared::ParamSpec> {
             90.0,
             true,
         ),
-    ]
+    ]);
+    params
 }
 
 /// What the producer does when the queue is full.
@@ -97,10 +80,9 @@ pub(super) async fn run_with(mut ctx: Ctx, when_full: WhenFull) {
     let (tx, rx) = mpsc::channel::<SimTask>(capacity);
     spawn_workers(&ctx, ctx.param("workers") as u32, Arc::new(Mutex::new(rx)));
 
-    let limit = task_limit(&ctx);
-    let mut next_at = Duration::ZERO;
-    let mut id = 0;
+    let mut pace = Pace::new(&ctx);
     loop {
+        let id = pace.id;
         let sim = make_task(&mut ctx, id);
         ctx.sink.emit(Event::Submitted { task: sim.task });
         match when_full {
@@ -109,12 +91,11 @@ pub(super) async fn run_with(mut ctx: Ctx, when_full: WhenFull) {
                 Sent::Now => {}
                 // Like a sleep after a blocking send: the next task comes one
                 // interval after this one finally got in.
-                Sent::AfterWaiting => next_at = ctx.clock.now(),
+                Sent::AfterWaiting => pace.restart_from(ctx.clock.now()),
                 Sent::Cancelled => break,
             },
         }
-        id += 1;
-        if limit.is_some_and(|n| id == n) || !wait_for_next_tick(&ctx, &mut next_at).await {
+        if !pace.advance(&ctx).await {
             break;
         }
     }

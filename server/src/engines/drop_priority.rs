@@ -6,12 +6,11 @@
 //! inside. A newcomer of priority 7 or more evicts it (if it is lower); any
 //! other newcomer is dropped as usual.
 
-use super::overload::{SimTask, TaskSource, spawn_workers, task_limit, wait_for_next_tick};
+use super::overload::{Pace, SimTask, TaskSource, load_params, spawn_workers};
 use super::{Ctx, read, spec};
 use shared::{DropReason, Event, Family, PatternId, PatternInfo, Task, TaskKind};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 use tokio::sync::Notify;
 
 /// The seed's rotation of task types and their priorities.
@@ -36,34 +35,17 @@ pub fn info() -> PatternInfo {
         try_this: "Watch the first eviction at 300 ms: which task leaves, and why that one? \
                    Then make the producer faster: do critical tasks still get through?"
             .to_owned(),
-        params: vec![
-            spec(
-                "tasks",
-                "Tasks (0 = endless)",
-                "tasks",
-                (0.0, 10_000.0),
-                12.0,
-                false,
-            ),
-            spec(
-                "interval_ms",
-                "One new task every",
-                "ms",
-                (1.0, 2_000.0),
-                50.0,
-                true,
-            ),
-            spec(
+        params: load_params(12.0, 50.0, 4.0)
+            .into_iter()
+            .chain([spec(
                 "work_ms",
                 "Work at priority 0",
                 "ms",
                 (10.0, 10_000.0),
                 1000.0,
                 true,
-            ),
-            spec("capacity", "Queue slots", "slots", (1.0, 32.0), 4.0, false),
-            spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
-        ],
+            )])
+            .collect(),
     }
 }
 
@@ -174,10 +156,9 @@ pub async fn run(ctx: Ctx) {
     let queue = Arc::new(PriorityQueue::new(capacity));
     spawn_workers(&ctx, ctx.param("workers") as u32, Arc::clone(&queue));
 
-    let limit = task_limit(&ctx);
-    let mut next_at = Duration::ZERO;
-    let mut id = 0;
+    let mut pace = Pace::new(&ctx);
     loop {
+        let id = pace.id;
         let (kind, priority) = ROTATION[id as usize % ROTATION.len()];
         let work_ms = (ctx.param("work_ms") * f64::from(10 - priority) / 10.0) as u32;
         let sim = SimTask {
@@ -208,8 +189,7 @@ pub async fn run(ctx: Ctx) {
                 reason: DropReason::QueueFull,
             }),
         });
-        id += 1;
-        if limit.is_some_and(|n| id == n) || !wait_for_next_tick(&ctx, &mut next_at).await {
+        if !pace.advance(&ctx).await {
             break;
         }
     }

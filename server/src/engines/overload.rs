@@ -7,9 +7,10 @@
 //! the lesson is the channel, a hand-written queue where eviction needs to see
 //! inside it.
 
-use super::Ctx;
+use super::{Ctx, spec};
 use crate::clock::Clock;
 use crate::run::Sink;
+use shared::ParamSpec;
 use shared::{Event, Outcome, Task};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,23 +40,81 @@ impl TaskSource for Mutex<mpsc::Receiver<SimTask>> {
     }
 }
 
-/// How many tasks the producer makes; 0 in the parameters means no end.
-pub fn task_limit(ctx: &Ctx) -> Option<u32> {
-    match ctx.param("tasks") as u32 {
-        0 => None,
-        n => Some(n),
+/// The producer's schedule: which task comes next, and when.
+#[derive(Debug)]
+pub struct Pace {
+    /// The next task's id.
+    pub id: u32,
+    /// How many tasks to make; `None` (0 in the parameters) means no end.
+    limit: Option<u32>,
+    next_at: Duration,
+}
+
+impl Pace {
+    pub fn new(ctx: &Ctx) -> Pace {
+        let limit = match ctx.param("tasks") as u32 {
+            0 => None,
+            n => Some(n),
+        };
+        Pace {
+            id: 0,
+            limit,
+            next_at: Duration::ZERO,
+        }
+    }
+
+    /// Counts the task just offered and waits one interval for the next,
+    /// reading the interval afresh so a change applies at once. Returns
+    /// false when the producer is done: all tasks made, or the run cancelled.
+    pub async fn advance(&mut self, ctx: &Ctx) -> bool {
+        self.id += 1;
+        if self.limit.is_some_and(|n| self.id >= n) {
+            return false;
+        }
+        self.next_at += super::read_ms(&ctx.params.borrow(), "interval_ms");
+        tokio::select! {
+            () = ctx.token.cancelled() => false,
+            () = ctx.clock.sleep_until(self.next_at) => true,
+        }
+    }
+
+    /// Counts the next interval from now rather than from the schedule, as
+    /// after a send that had to wait.
+    pub fn restart_from(&mut self, now: Duration) {
+        self.next_at = now;
     }
 }
 
-/// Paces a producer: the i-th task is offered `interval` after the previous
-/// one, reading the interval afresh each time so a change applies at once.
-/// Returns false if the run was cancelled while waiting.
-pub async fn wait_for_next_tick(ctx: &Ctx, next_at: &mut Duration) -> bool {
-    *next_at += super::read_ms(&ctx.params.borrow(), "interval_ms");
-    tokio::select! {
-        () = ctx.token.cancelled() => false,
-        () = ctx.clock.sleep_until(*next_at) => true,
-    }
+/// The parameters every overload pattern has, with the pattern's preset:
+/// how many tasks, how often, how many queue slots and workers.
+pub fn load_params(tasks: f64, interval_ms: f64, capacity: f64) -> Vec<ParamSpec> {
+    vec![
+        spec(
+            "tasks",
+            "Tasks (0 = endless)",
+            "tasks",
+            (0.0, 10_000.0),
+            tasks,
+            false,
+        ),
+        spec(
+            "interval_ms",
+            "One new task every",
+            "ms",
+            (1.0, 2_000.0),
+            interval_ms,
+            true,
+        ),
+        spec(
+            "capacity",
+            "Queue slots",
+            "slots",
+            (1.0, 32.0),
+            capacity,
+            false,
+        ),
+        spec("workers", "Workers", "workers", (1.0, 8.0), 1.0, false),
+    ]
 }
 
 /// Spawns `n` workers on the run's tracker, all reading `source`. The

@@ -78,9 +78,9 @@ async fn patterns_list_every_parameter_with_its_preset() {
         [
             ("tasks", 15.0),
             ("interval_ms", 30.0),
-            ("work_ms", 200.0),
             ("capacity", 5.0),
             ("workers", 1.0),
+            ("work_ms", 200.0),
             ("success_pct", 90.0)
         ]
     );
