@@ -5,6 +5,7 @@
 //! loops); the server then serves a page that says the app was not built.
 
 use std::env;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,9 +33,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=DASHBOARD_SKIP_WASM");
+    println!("cargo:rustc-check-cfg=cfg(frontend_skipped)");
 
     if env::var_os("DASHBOARD_SKIP_WASM").is_some() {
         write_placeholder(&pkg);
+        println!("cargo:rustc-cfg=frontend_skipped");
         return;
     }
     let wasm = build_frontend(&root);
@@ -48,6 +51,27 @@ fn main() {
         .remove_producers_section(true)
         .generate(&pkg)
         .unwrap_or_else(|e| panic!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
+    for file in ["frontend_bg.wasm", "frontend.js"] {
+        compress(&pkg.join(file));
+    }
+}
+
+/// Writes `<file>.br` beside `file`, at brotli's best quality: too slow to do
+/// per request, cheap to do once per build.
+fn compress(file: &Path) {
+    let input =
+        std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let mut output = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut output, 64 * 1024, 11, 22);
+        writer
+            .write_all(&input)
+            .expect("compressing into memory cannot fail");
+    }
+    let mut name = file.as_os_str().to_owned();
+    name.push(".br");
+    std::fs::write(&name, output)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
 }
 
 /// Compiles the frontend for the browser and returns the `.wasm` path.

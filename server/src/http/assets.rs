@@ -1,7 +1,7 @@
 //! The browser app, embedded in the binary: the page, its styles and the
 //! WASM bundle that `build.rs` produced.
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -43,8 +43,34 @@ pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Re
     serve::<Assets>(&file, "no-cache")
 }
 
-pub async fn package(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    serve::<Package>(&file, "no-cache")
+/// The wasm bundle and its JS glue. `build.rs` brotli-compressed both at
+/// the best quality; a browser that accepts brotli gets those bytes.
+pub async fn package(
+    axum::extract::Path(file): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let accepts_br = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.split(';').next().is_some_and(|c| c.trim() == "br"));
+    let compressed = accepts_br
+        .then(|| Package::get(&format!("{file}.br")))
+        .flatten();
+    match compressed {
+        Some(body) => {
+            let mime = mime_guess::from_path(&file).first_or_octet_stream();
+            let headers = [
+                (header::CONTENT_TYPE, mime.as_ref()),
+                (header::CONTENT_ENCODING, "br"),
+                (header::VARY, "accept-encoding"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ];
+            (headers, body.data).into_response()
+        }
+        None => serve::<Package>(&file, "no-cache"),
+    }
 }
 
 pub async fn not_found() -> Response {

@@ -363,6 +363,44 @@ async fn the_page_is_served_for_deep_links() {
     }
     let (status, _) = call(&state, "GET", "/pkg/frontend.js", None, false).await;
     assert_eq!(status, StatusCode::OK);
+    // The browser bundle goes out pre-compressed to browsers that take brotli.
+    let request = Request::builder()
+        .uri("/pkg/frontend_bg.wasm")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br;q=1.0")
+        .body(Body::empty())
+        .expect("a valid request");
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("the router never fails");
+    if cfg!(frontend_skipped) {
+        return; // built with DASHBOARD_SKIP_WASM: there is no bundle
+    }
+    assert_eq!(response.status(), StatusCode::OK);
+    let encoding = response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.as_bytes().to_vec());
+    assert_eq!(encoding.as_deref(), Some(&b"br"[..]));
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    assert!(
+        bytes.len() < 300_000,
+        "the compressed bundle is {} bytes",
+        bytes.len()
+    );
+    let mut wasm = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&bytes[..], 4096), &mut wasm)
+        .expect("valid brotli");
+    assert_eq!(
+        &wasm[..4],
+        b"\0asm",
+        "it decompresses to a WebAssembly module"
+    );
     let (status, _) = call(&state, "GET", "/favicon.ico", None, false).await;
     assert_eq!(status, StatusCode::OK);
 }
