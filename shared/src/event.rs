@@ -158,11 +158,13 @@ pub enum Event {
     Cancelled {
         task: TaskId,
     },
-    /// The load monitor read the queue's fill and set the level.
+    /// The load monitor read the queue's fill and set the level; from now
+    /// on only tasks of at least `min_priority` are accepted.
     LoadSample {
         queued: u32,
         capacity: u32,
         level: LoadLevel,
+        min_priority: u8,
     },
 }
 

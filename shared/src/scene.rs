@@ -97,6 +97,8 @@ pub struct LoadReading {
     pub queued: u32,
     pub capacity: u32,
     pub level: LoadLevel,
+    /// The lowest priority accepted at this level.
+    pub min_priority: u8,
     pub at_ms: u64,
 }
 
@@ -296,11 +298,13 @@ impl RunSnapshot {
                 queued,
                 capacity,
                 level,
+                min_priority,
             } => {
                 s.load = Some(LoadReading {
                     queued: *queued,
                     capacity: *capacity,
                     level: *level,
+                    min_priority: *min_priority,
                     at_ms: at,
                 });
             }

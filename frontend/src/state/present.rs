@@ -4,7 +4,7 @@
 //! load levels, rates, speeds) is tested like the rest of the state.
 
 use shared::scene::{DropRecord, Worker};
-use shared::{Counters, DropReason, LoadLevel, ParamSpec, RunStatus, Scene};
+use shared::{Counters, DropReason, ParamSpec, RunStatus, Scene};
 
 /// The slowest and fastest clock speeds the server accepts.
 pub const MIN_SPEED: f64 = 0.1;
@@ -24,19 +24,10 @@ pub fn reason_text(reason: &DropReason) -> String {
     }
 }
 
-/// The lowest priority the adaptive policy accepts at each level. This is
-/// the engine's rule as the pattern teaches it; load samples do not carry it.
-pub fn adaptive_min_priority(level: LoadLevel) -> u8 {
-    match level {
-        LoadLevel::Low => 0,
-        LoadLevel::Medium => 3,
-        LoadLevel::High => 7,
-    }
-}
-
-/// What the adaptive producer lets in at a load level.
-pub fn level_rule(level: LoadLevel) -> String {
-    match adaptive_min_priority(level) {
+/// What the adaptive producer lets in, given the lowest priority the
+/// monitor's latest reading accepts.
+pub fn level_rule(min_priority: u8) -> String {
+    match min_priority {
         0 => "accepting every task".to_owned(),
         p => format!("accepting priority >= {p} only"),
     }
@@ -167,7 +158,7 @@ pub fn status_key(status: RunStatus, paused: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Task, TaskKind};
+    use shared::{LoadLevel, Task, TaskKind};
 
     fn spec(name: &str, unit: &str, integer: bool) -> ParamSpec {
         ParamSpec {
@@ -199,12 +190,8 @@ mod tests {
 
     #[test]
     fn load_levels_name_what_they_let_in() {
-        assert_eq!(level_rule(LoadLevel::Low), "accepting every task");
-        assert_eq!(
-            level_rule(LoadLevel::Medium),
-            "accepting priority >= 3 only"
-        );
-        assert_eq!(level_rule(LoadLevel::High), "accepting priority >= 7 only");
+        assert_eq!(level_rule(0), "accepting every task");
+        assert_eq!(level_rule(7), "accepting priority >= 7 only");
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn DropAdaptive(run: String) -> impl IntoView {
                     <strong class="load-word">
                         {text(move || level().map_or("not sampled yet", |l| l.as_str()).to_owned())}
                     </strong>
-                    <span class="load-rule">{text(move || level().map(level_rule).unwrap_or_default())}</span>
+                    <span class="load-rule">{text(move || load.get().flatten().map(|l| level_rule(l.min_priority)).unwrap_or_default())}</span>
                 </div>
                 <div class="gauge" role="img" aria-label=text(move || format!("queue {:.0}% full", fill_pct()))>
                     <div class="gauge-fill" style:width=text(move || format!("{}%", fill_pct()))></div>

@@ -208,6 +208,7 @@ async fn watch_load(
                 queued: queued as u32,
                 capacity: capacity as u32,
                 level: new_level,
+                min_priority: min_priority(new_level),
             });
         });
     }
@@ -265,7 +266,9 @@ mod tests {
                         queued,
                         capacity,
                         level: l,
+                        min_priority: m,
                     } => {
+                        assert_eq!(*m, min_priority(*l));
                         assert_eq!(env.at_ms % 500, 0, "samples every 500 ms");
                         assert_eq!(*l, level(*queued as usize, *capacity as usize, 80, 50));
                         current = *l;
