@@ -8,6 +8,8 @@
 //! - [`run`]: a live instance of a pattern: lifecycle, commands, the fold of
 //!   its events.
 //! - [`hub`]: every run, and the per-frame event stream to viewers.
+//! - [`tree`]: a cancellation-token tree that records why each node was
+//!   cancelled.
 //! - [`http`]: the JSON API, the SSE endpoint and the embedded browser app.
 //!
 //! [`serve`] puts them together on a listener until a shutdown token fires.
@@ -17,6 +19,7 @@ pub mod engines;
 pub mod http;
 pub mod hub;
 pub mod run;
+pub mod tree;
 
 pub use http::{AppState, app};
 
