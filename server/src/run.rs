@@ -7,9 +7,13 @@
 
 use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
 use crate::engines::{self, Ctx};
+use crate::tree::{Tree, TreeError};
 use serde::Serialize;
-use shared::{Command, Envelope, Event, Params, PatternId, RunSnapshot, RunStatus};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use shared::{
+    Command, Envelope, Event, Family, NodeKind, Params, PatternId, RunSnapshot, RunStatus, Scene,
+    TaskEnd,
+};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -20,6 +24,8 @@ use tokio_util::task::TaskTracker;
 pub const DEFAULT_SEED: u64 = 42;
 const DEFAULT_STEP: Duration = Duration::from_millis(100);
 const MAX_STEP: Duration = Duration::from_secs(60);
+/// The furthest a viewer may put a deadline: ten minutes of virtual time.
+const MAX_DEADLINE_MS: i64 = 600_000;
 
 /// Why a command was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -47,6 +53,14 @@ pub enum CommandError {
     NotPaused,
     #[error("set_params needs at least one parameter")]
     NoParams,
+    #[error("pattern `{0}` has no cancellation tree; try a cancellation pattern such as cancel-tree")]
+    NoTree(PatternId),
+    #[error("the run is not running: start it first")]
+    NotRunning,
+    #[error("a deadline must be between 0 and {MAX_DEADLINE_MS} ms from now, got {0}")]
+    Deadline(i64),
+    #[error(transparent)]
+    Tree(#[from] TreeError),
 }
 
 /// What the engine writes through: stamps, folds and queues each event.
@@ -126,11 +140,14 @@ impl RunCore {
     }
 }
 
-/// A live engine: its token, and the task that runs it.
+/// A live engine: its token, the task that runs it, and what viewers'
+/// commands reach.
 #[derive(Debug)]
 struct Engine {
     token: CancellationToken,
     task: JoinHandle<()>,
+    tree: Arc<OnceLock<Tree>>,
+    leaks: TaskTracker,
 }
 
 /// A run of a pattern, shared by the hub and the HTTP handlers.
@@ -304,8 +321,39 @@ impl Run {
                 self.reshape(&mut engine).await;
             }
             Command::SetParams { params } => self.set_params(params).await?,
+            Command::Cancel { node } => {
+                self.with_tree(|tree| tree.cancel(node, crate::tree::Cause::Manual))
+                    .await?
+            }
+            Command::SetDeadline { node, in_ms } => {
+                if !(0..=MAX_DEADLINE_MS).contains(&in_ms) {
+                    return Err(CommandError::Deadline(in_ms));
+                }
+                let after = Duration::from_millis(in_ms.unsigned_abs());
+                self.with_tree(|tree| tree.set_deadline(node, after))
+                    .await?
+            }
+            Command::Fail { node } => self.with_tree(|tree| tree.make_fail(node)).await?,
+            Command::Shutdown => self.with_tree(Tree::shutdown).await?,
         }
         Ok(self.snapshot())
+    }
+
+    /// Runs a viewer's command on the live engine's cancellation tree.
+    async fn with_tree(
+        &self,
+        f: impl FnOnce(&Tree) -> Result<(), TreeError>,
+    ) -> Result<(), CommandError> {
+        if self.pattern.family() != Family::Cancellation {
+            return Err(CommandError::NoTree(self.pattern));
+        }
+        let engine = self.engine.lock().await;
+        let tree = engine
+            .as_ref()
+            .filter(|e| !e.task.is_finished())
+            .and_then(|e| e.tree.get())
+            .ok_or(CommandError::NotRunning)?;
+        Ok(f(tree)?)
     }
 
     async fn set_params(&self, changes: Params) -> Result<(), CommandError> {
@@ -385,6 +433,8 @@ impl Run {
             self.seed(),
         );
         let tracker = ctx.tracker.clone();
+        let tree = Arc::clone(&ctx.tree);
+        let leaks = ctx.leaks.clone();
         let pattern = self.pattern;
         sink.emit(Event::Status {
             status: RunStatus::Running,
@@ -403,17 +453,29 @@ impl Run {
                 });
             }
         });
-        *slot = Some(Engine { token, task });
+        *slot = Some(Engine {
+            token,
+            task,
+            tree,
+            leaks,
+        });
     }
 
     /// Cancels the engine and waits until every one of its tasks has exited.
     async fn halt(&self, slot: &mut Option<Engine>) {
         let Some(engine) = slot.take() else { return };
+        // Recorded first, so the tree shows why its tasks are stopping.
+        if let Some(tree) = engine.tree.get() {
+            tree.stop();
+        }
         engine.token.cancel();
         if let Err(e) = engine.task.await {
             tracing::error!(run = %self.id, error = %e, "engine task failed");
-            cancel_in_flight(&self.sink());
         }
+        // Tasks that outlived their engine (a leak) end only now.
+        engine.leaks.close();
+        engine.leaks.wait().await;
+        cancel_in_flight(&self.sink());
         let status = self.core.lock().snapshot.status;
         if status == RunStatus::Running {
             self.sink().emit(Event::Status {
@@ -439,16 +501,29 @@ fn is_live(slot: &Option<Engine>) -> bool {
 /// tasks have exited, nothing else will ever finish them.
 fn cancel_in_flight(sink: &Sink) {
     sink.record(|r| {
-        let s = &r.snapshot().scene;
-        let ids: Vec<_> = s
-            .offering
-            .iter()
-            .chain(&s.queue)
-            .chain(s.workers.iter().filter_map(|w| w.task.as_ref()))
-            .map(|t| t.id)
-            .collect();
-        for task in ids {
-            r.emit(Event::Cancelled { task });
+        let events: Vec<Event> = match &r.snapshot().scene {
+            Scene::Overload(s) => s
+                .offering
+                .iter()
+                .chain(&s.queue)
+                .chain(s.workers.iter().filter_map(|w| w.task.as_ref()))
+                .map(|t| Event::Cancelled { task: t.id })
+                .collect(),
+            Scene::Tree(t) => {
+                let queued = (t.queued > 0).then_some(Event::Abandoned { jobs: t.queued });
+                t.nodes
+                    .values()
+                    .filter(|n| n.spec.kind != NodeKind::Scope && n.ended.is_none())
+                    .map(|n| Event::TaskEnded {
+                        node: n.id(),
+                        end: TaskEnd::Cancelled,
+                    })
+                    .chain(queued)
+                    .collect()
+            }
+        };
+        for event in events {
+            r.emit(event);
         }
     });
 }

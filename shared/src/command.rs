@@ -1,6 +1,7 @@
 //! Commands a viewer sends to a run, and the error body of a refused request.
 
 use crate::pattern::Params;
+use crate::tree::NodeId;
 use serde::{Deserialize, Serialize};
 
 /// One command for one run (`POST /api/runs/{run}/commands`).
@@ -30,6 +31,15 @@ pub enum Command {
     SetSeed { seed: u64 },
     /// Change some parameters (by name); the others keep their values.
     SetParams { params: Params },
+    /// Cancel a node of the run's cancellation tree, and so its subtree.
+    Cancel { node: NodeId },
+    /// Give a node of the tree a deadline `in_ms` virtual milliseconds from
+    /// now, replacing (shortening or extending) the one it had.
+    SetDeadline { node: NodeId, in_ms: i64 },
+    /// Make a task fail at its next step (`errgroup`).
+    Fail { node: NodeId },
+    /// Send the service its shutdown signal (`graceful-shutdown`).
+    Shutdown,
 }
 
 /// The JSON body of every 4xx answer.

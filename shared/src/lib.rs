@@ -14,11 +14,13 @@ pub mod event;
 pub mod pattern;
 pub mod scene;
 pub mod stream;
+pub mod tree;
 
 pub use command::{Command, ErrorBody};
 pub use event::{
     DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
 };
 pub use pattern::{Family, ParamSpec, Params, PatternId, PatternInfo};
-pub use scene::{ClockInfo, Counters, RunSnapshot, Scene};
+pub use scene::{ClockInfo, Counters, OverloadScene, RunSnapshot, Scene};
 pub use stream::{Batch, Cursor, Lagged};
+pub use tree::{Cause, NodeId, NodeKind, NodeSpec, NodeState, Phase, TaskEnd, TreeNode, TreeScene};

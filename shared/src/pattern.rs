@@ -13,15 +13,29 @@ pub enum PatternId {
     DropPriority,
     DropAdaptive,
     DropBlocking,
+    CancelWorkers,
+    CancelTree,
+    RequestValues,
+    Errgroup,
+    Timeout,
+    GracefulShutdown,
+    CancelFanout,
 }
 
 impl PatternId {
     /// Every pattern, in the order the navigation lists them.
-    pub const ALL: [PatternId; 4] = [
+    pub const ALL: [PatternId; 11] = [
         PatternId::DropBasic,
         PatternId::DropPriority,
         PatternId::DropAdaptive,
         PatternId::DropBlocking,
+        PatternId::CancelWorkers,
+        PatternId::CancelTree,
+        PatternId::RequestValues,
+        PatternId::Errgroup,
+        PatternId::Timeout,
+        PatternId::GracefulShutdown,
+        PatternId::CancelFanout,
     ];
 
     /// The id as it appears in URLs and JSON.
@@ -31,6 +45,30 @@ impl PatternId {
             PatternId::DropPriority => "drop-priority",
             PatternId::DropAdaptive => "drop-adaptive",
             PatternId::DropBlocking => "drop-blocking",
+            PatternId::CancelWorkers => "cancel-workers",
+            PatternId::CancelTree => "cancel-tree",
+            PatternId::RequestValues => "request-values",
+            PatternId::Errgroup => "errgroup",
+            PatternId::Timeout => "timeout",
+            PatternId::GracefulShutdown => "graceful-shutdown",
+            PatternId::CancelFanout => "cancel-fanout",
+        }
+    }
+
+    /// The family the pattern belongs to, which decides the shape of its scene.
+    pub fn family(self) -> Family {
+        match self {
+            PatternId::DropBasic
+            | PatternId::DropPriority
+            | PatternId::DropAdaptive
+            | PatternId::DropBlocking => Family::Overload,
+            PatternId::CancelWorkers
+            | PatternId::CancelTree
+            | PatternId::RequestValues
+            | PatternId::Errgroup
+            | PatternId::Timeout
+            | PatternId::GracefulShutdown
+            | PatternId::CancelFanout => Family::Cancellation,
         }
     }
 
@@ -51,12 +89,14 @@ impl fmt::Display for PatternId {
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
     Overload,
+    Cancellation,
 }
 
 impl Family {
     pub fn title(self) -> &'static str {
         match self {
             Family::Overload => "Overload: queues and drops",
+            Family::Cancellation => "Cancellation: trees and deadlines",
         }
     }
 }

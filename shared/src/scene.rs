@@ -7,7 +7,8 @@
 use crate::event::{
     DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
 };
-use crate::pattern::{Params, PatternId};
+use crate::pattern::{Family, Params, PatternId};
+use crate::tree::{NodeKind, TaskEnd, TreeScene};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -113,7 +114,7 @@ pub struct Worker {
 
 /// The overload family's picture: producer, queue, workers, drop bin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Scene {
+pub struct OverloadScene {
     pub capacity: u32,
     /// The task the producer holds: just made, or waiting for a slot.
     pub offering: Option<Task>,
@@ -133,6 +134,46 @@ pub struct Scene {
     pub policy_drops: u64,
     pub evictions: u64,
     pub load: Option<LoadReading>,
+}
+
+/// An overload scene with nothing in it, for views that ask a run of
+/// another family for one.
+static NO_OVERLOAD: OverloadScene = OverloadScene {
+    capacity: 0,
+    offering: None,
+    blocked_since_ms: None,
+    blocked_ms: 0,
+    queue: Vec::new(),
+    workers: Vec::new(),
+    drops: Vec::new(),
+    done: Vec::new(),
+    drops_by_kind: BTreeMap::new(),
+    queue_full_drops: 0,
+    policy_drops: 0,
+    evictions: 0,
+    load: None,
+};
+
+/// What a run looks like, by the family of its pattern.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum Scene {
+    Overload(OverloadScene),
+    Tree(TreeScene),
+}
+
+impl Scene {
+    /// An empty scene for a pattern of `family`.
+    pub fn new(family: Family, capacity: u32, workers: u32) -> Scene {
+        match family {
+            Family::Overload => Scene::Overload(OverloadScene {
+                capacity,
+                workers: vec![Worker::default(); workers as usize],
+                ..OverloadScene::default()
+            }),
+            Family::Cancellation => Scene::Tree(TreeScene::default()),
+        }
+    }
 }
 
 /// Everything about one run: what a viewer gets first, and what the events fold into.
@@ -162,7 +203,23 @@ impl RunSnapshot {
             params: Params::new(),
             clock: ClockInfo::default(),
             counters: Counters::default(),
-            scene: Scene::default(),
+            scene: Scene::new(pattern.family(), 0, 0),
+        }
+    }
+
+    /// The overload scene; an empty one for a run of another family.
+    pub fn overload(&self) -> &OverloadScene {
+        match &self.scene {
+            Scene::Overload(s) => s,
+            Scene::Tree(_) => &NO_OVERLOAD,
+        }
+    }
+
+    /// The cancellation tree, for a run of that family.
+    pub fn tree(&self) -> Option<&TreeScene> {
+        match &self.scene {
+            Scene::Tree(t) => Some(t),
+            Scene::Overload(_) => None,
         }
     }
 
@@ -176,8 +233,6 @@ impl RunSnapshot {
         self.seq = env.seq;
         self.clock.now_ms = env.at_ms;
         let at = env.at_ms;
-        let c = &mut self.counters;
-        let s = &mut self.scene;
         match &env.event {
             Event::Reset {
                 params,
@@ -187,12 +242,8 @@ impl RunSnapshot {
             } => {
                 self.params = params.clone();
                 self.seed = *seed;
-                *c = Counters::default();
-                *s = Scene {
-                    capacity: *capacity,
-                    workers: vec![Worker::default(); *workers as usize],
-                    ..Scene::default()
-                };
+                self.counters = Counters::default();
+                self.scene = Scene::new(self.pattern.family(), *capacity, *workers);
                 self.status = RunStatus::Idle;
             }
             Event::Status { status } => self.status = *status,
@@ -203,111 +254,10 @@ impl RunSnapshot {
             Event::Param { name, value } => {
                 self.params.insert(name.clone(), *value);
             }
-            Event::Submitted { task } => {
-                c.submitted += 1;
-                c.in_flight += 1;
-                s.offering = Some(*task);
-            }
-            Event::Enqueued { task } => {
-                if let Some(t) = s.offering.take_if(|t| t.id == *task) {
-                    s.queue.push(t);
-                }
-                if let Some(since) = s.blocked_since_ms.take() {
-                    s.blocked_ms += at.saturating_sub(since);
-                }
-            }
-            Event::Blocked { .. } => s.blocked_since_ms = Some(at),
-            Event::Dropped { task, reason } => {
-                let dropped = match reason {
-                    DropReason::Evicted { .. } => {
-                        s.evictions += 1;
-                        let pos = s.queue.iter().position(|t| t.id == *task);
-                        pos.map(|i| s.queue.remove(i))
-                    }
-                    DropReason::QueueFull => {
-                        s.queue_full_drops += 1;
-                        s.offering.take_if(|t| t.id == *task)
-                    }
-                    DropReason::Policy { .. } => {
-                        s.policy_drops += 1;
-                        s.offering.take_if(|t| t.id == *task)
-                    }
-                };
-                c.dropped += 1;
-                c.in_flight = c.in_flight.saturating_sub(1);
-                if let Some(t) = dropped {
-                    *s.drops_by_kind.entry(t.kind).or_default() += 1;
-                    push_recent(
-                        &mut s.drops,
-                        DropRecord {
-                            task: t,
-                            reason: *reason,
-                            at_ms: at,
-                        },
-                    );
-                }
-            }
-            Event::Started { task, worker } => {
-                let taken = s
-                    .queue
-                    .iter()
-                    .position(|t| t.id == *task)
-                    .map(|i| s.queue.remove(i));
-                if let (Some(t), Some(w)) = (taken, s.workers.get_mut(*worker as usize)) {
-                    w.task = Some(t);
-                    w.since_ms = at;
-                }
-            }
-            Event::Finished {
-                task,
-                worker,
-                outcome,
-            } => {
-                match outcome {
-                    Outcome::Completed => c.completed += 1,
-                    Outcome::Failed => c.failed += 1,
-                }
-                c.in_flight = c.in_flight.saturating_sub(1);
-                if let Some(w) = s.workers.get_mut(*worker as usize)
-                    && let Some(t) = w.task.take_if(|t| t.id == *task)
-                {
-                    w.done += 1;
-                    w.since_ms = at;
-                    let record = DoneRecord {
-                        task: t,
-                        worker: *worker,
-                        outcome: *outcome,
-                        at_ms: at,
-                    };
-                    push_recent(&mut s.done, record);
-                }
-            }
-            Event::Cancelled { task } => {
-                c.cancelled += 1;
-                c.in_flight = c.in_flight.saturating_sub(1);
-                s.offering.take_if(|t| t.id == *task);
-                s.queue.retain(|t| t.id != *task);
-                for w in &mut s.workers {
-                    w.task.take_if(|t| t.id == *task);
-                }
-                if s.offering.is_none() {
-                    s.blocked_since_ms = None;
-                }
-            }
-            Event::LoadSample {
-                queued,
-                capacity,
-                level,
-                min_priority,
-            } => {
-                s.load = Some(LoadReading {
-                    queued: *queued,
-                    capacity: *capacity,
-                    level: *level,
-                    min_priority: *min_priority,
-                    at_ms: at,
-                });
-            }
+            event => match &mut self.scene {
+                Scene::Overload(s) => apply_overload(s, &mut self.counters, at, event),
+                Scene::Tree(t) => apply_tree(t, &mut self.counters, at, event),
+            },
         }
         true
     }
@@ -315,20 +265,214 @@ impl RunSnapshot {
     /// Tasks somewhere between producer and outcome, counted from the scene
     /// itself; equals `counters.in_flight` whenever the events are complete.
     pub fn tasks_in_scene(&self) -> u64 {
-        let s = &self.scene;
+        let s = match &self.scene {
+            Scene::Overload(s) => s,
+            Scene::Tree(t) => return t.tasks_in_flight(),
+        };
         let held = s.workers.iter().filter(|w| w.task.is_some()).count();
         (s.queue.len() + held + usize::from(s.offering.is_some())) as u64
     }
 
     /// Looks a task up wherever it is in the scene.
     pub fn find_task(&self, id: TaskId) -> Option<Task> {
-        let s = &self.scene;
+        let s = self.overload();
         s.offering
             .iter()
             .chain(&s.queue)
             .chain(s.workers.iter().filter_map(|w| w.task.as_ref()))
             .find(|t| t.id == id)
             .copied()
+    }
+}
+
+/// Folds an overload event into the overload scene.
+fn apply_overload(s: &mut OverloadScene, c: &mut Counters, at: u64, event: &Event) {
+    match event {
+        Event::Submitted { task } => {
+            c.submitted += 1;
+            c.in_flight += 1;
+            s.offering = Some(*task);
+        }
+        Event::Enqueued { task } => {
+            if let Some(t) = s.offering.take_if(|t| t.id == *task) {
+                s.queue.push(t);
+            }
+            if let Some(since) = s.blocked_since_ms.take() {
+                s.blocked_ms += at.saturating_sub(since);
+            }
+        }
+        Event::Blocked { .. } => s.blocked_since_ms = Some(at),
+        Event::Dropped { task, reason } => {
+            let dropped = match reason {
+                DropReason::Evicted { .. } => {
+                    s.evictions += 1;
+                    let pos = s.queue.iter().position(|t| t.id == *task);
+                    pos.map(|i| s.queue.remove(i))
+                }
+                DropReason::QueueFull => {
+                    s.queue_full_drops += 1;
+                    s.offering.take_if(|t| t.id == *task)
+                }
+                DropReason::Policy { .. } => {
+                    s.policy_drops += 1;
+                    s.offering.take_if(|t| t.id == *task)
+                }
+            };
+            c.dropped += 1;
+            c.in_flight = c.in_flight.saturating_sub(1);
+            if let Some(t) = dropped {
+                *s.drops_by_kind.entry(t.kind).or_default() += 1;
+                push_recent(
+                    &mut s.drops,
+                    DropRecord {
+                        task: t,
+                        reason: *reason,
+                        at_ms: at,
+                    },
+                );
+            }
+        }
+        Event::Started { task, worker } => {
+            let taken = s
+                .queue
+                .iter()
+                .position(|t| t.id == *task)
+                .map(|i| s.queue.remove(i));
+            if let (Some(t), Some(w)) = (taken, s.workers.get_mut(*worker as usize)) {
+                w.task = Some(t);
+                w.since_ms = at;
+            }
+        }
+        Event::Finished {
+            task,
+            worker,
+            outcome,
+        } => {
+            match outcome {
+                Outcome::Completed => c.completed += 1,
+                Outcome::Failed => c.failed += 1,
+            }
+            c.in_flight = c.in_flight.saturating_sub(1);
+            if let Some(w) = s.workers.get_mut(*worker as usize)
+                && let Some(t) = w.task.take_if(|t| t.id == *task)
+            {
+                w.done += 1;
+                w.since_ms = at;
+                let record = DoneRecord {
+                    task: t,
+                    worker: *worker,
+                    outcome: *outcome,
+                    at_ms: at,
+                };
+                push_recent(&mut s.done, record);
+            }
+        }
+        Event::Cancelled { task } => {
+            c.cancelled += 1;
+            c.in_flight = c.in_flight.saturating_sub(1);
+            s.offering.take_if(|t| t.id == *task);
+            s.queue.retain(|t| t.id != *task);
+            for w in &mut s.workers {
+                w.task.take_if(|t| t.id == *task);
+            }
+            if s.offering.is_none() {
+                s.blocked_since_ms = None;
+            }
+        }
+        Event::LoadSample {
+            queued,
+            capacity,
+            level,
+            min_priority,
+        } => {
+            s.load = Some(LoadReading {
+                queued: *queued,
+                capacity: *capacity,
+                level: *level,
+                min_priority: *min_priority,
+                at_ms: at,
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Folds a tree event into the cancellation tree.
+fn apply_tree(t: &mut TreeScene, c: &mut Counters, at: u64, event: &Event) {
+    match event {
+        Event::NodeCreated { node } => {
+            if node.from_queue {
+                // The job was counted when it was accepted; it only moves
+                // from the queue into the tree.
+                t.queued = t.queued.saturating_sub(1);
+            } else if node.kind == NodeKind::Task {
+                c.submitted += 1;
+                c.in_flight += 1;
+            }
+            t.create(node.clone(), at);
+        }
+        Event::Deadline { node, deadline_ms } => {
+            if let Some(n) = t.nodes.get_mut(node) {
+                n.spec.deadline_ms = *deadline_ms;
+                n.deadline_set_ms = at;
+            }
+        }
+        Event::TokenCancelled {
+            node,
+            cause,
+            reached,
+        } => t.cancel(*node, *cause, reached, at),
+        Event::TaskStarted { node } => {
+            if let Some(n) = t.nodes.get_mut(node) {
+                n.started_ms = Some(at);
+            }
+        }
+        Event::Step { node, step } => {
+            if let Some(n) = t.nodes.get_mut(node) {
+                n.step = *step;
+            }
+        }
+        Event::TaskEnded { node, end } => {
+            if t.end(*node, end.clone(), at) == Some(NodeKind::Task) {
+                match end {
+                    TaskEnd::Completed => c.completed += 1,
+                    TaskEnd::Failed { .. } => c.failed += 1,
+                    TaskEnd::Cancelled => c.cancelled += 1,
+                    TaskEnd::TimedOut => c.timed_out += 1,
+                }
+                c.in_flight = c.in_flight.saturating_sub(1);
+            }
+        }
+        Event::Leaked { node } => {
+            if let Some(n) = t.nodes.get_mut(node)
+                && n.leaked_ms.is_none()
+                && n.ended.is_none()
+            {
+                n.leaked_ms = Some(at);
+                t.leaked += 1;
+            }
+        }
+        Event::Note { node, text } => {
+            if let Some(n) = t.nodes.get_mut(node) {
+                n.note = text.clone();
+            }
+        }
+        Event::Phase { phase } => {
+            t.phase = Some(*phase);
+            t.phase_ms = at;
+        }
+        Event::Accepted { jobs } => {
+            t.queued += jobs;
+            c.submitted += jobs;
+            c.in_flight += jobs;
+        }
+        Event::Abandoned { jobs } => {
+            let jobs = (*jobs).min(t.queued);
+            t.queued -= jobs;
+            c.cancelled += jobs;
+            c.in_flight = c.in_flight.saturating_sub(jobs);
+        }
+        _ => {}
     }
 }
 
@@ -388,8 +532,8 @@ mod tests {
         }
         assert_eq!(in_scene, [0, 1, 1, 1, 0]);
         assert_eq!(snap.counters.failed, 1);
-        assert_eq!(snap.scene.workers[0].done, 1);
-        assert_eq!(snap.scene.done[0].outcome, Outcome::Failed);
+        assert_eq!(snap.overload().workers[0].done, 1);
+        assert_eq!(snap.overload().done[0].outcome, Outcome::Failed);
     }
 
     #[test]
@@ -417,10 +561,13 @@ mod tests {
             },
         );
         feed(&mut snap, Event::Enqueued { task: 2 });
-        let ids: Vec<_> = snap.scene.queue.iter().map(|t| t.id).collect();
+        let ids: Vec<_> = snap.overload().queue.iter().map(|t| t.id).collect();
         assert_eq!(ids, [1, 2]);
-        assert_eq!(snap.scene.evictions, 1);
-        assert_eq!(snap.scene.drops_by_kind.get(&TaskKind::Email), Some(&1));
+        assert_eq!(snap.overload().evictions, 1);
+        assert_eq!(
+            snap.overload().drops_by_kind.get(&TaskKind::Email),
+            Some(&1)
+        );
         assert_eq!(snap.counters.in_flight, 2);
         assert!(snap.counters.is_conserved());
     }
@@ -447,10 +594,10 @@ mod tests {
         snap.apply(&env(1, 0, reset()));
         snap.apply(&env(2, 100, Event::Submitted { task: task(0, 1) }));
         snap.apply(&env(3, 100, Event::Blocked { task: 0 }));
-        assert_eq!(snap.scene.blocked_since_ms, Some(100));
+        assert_eq!(snap.overload().blocked_since_ms, Some(100));
         snap.apply(&env(4, 350, Event::Enqueued { task: 0 }));
-        assert_eq!(snap.scene.blocked_ms, 250);
-        assert_eq!(snap.scene.blocked_since_ms, None);
+        assert_eq!(snap.overload().blocked_ms, 250);
+        assert_eq!(snap.overload().blocked_since_ms, None);
     }
 
     #[test]

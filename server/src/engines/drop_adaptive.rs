@@ -303,7 +303,7 @@ mod tests {
                 saw_high,
                 "seed {seed}: a task every 60 ms overloads a queue of three"
             );
-            let s = &t.end.scene;
+            let s = t.end.overload();
             assert!(
                 s.policy_drops > 0 && s.policy_drops + s.queue_full_drops == t.end.counters.dropped
             );

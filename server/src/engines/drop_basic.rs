@@ -208,7 +208,7 @@ mod tests {
         );
         let by_kind: Vec<_> = t
             .end
-            .scene
+            .overload()
             .drops_by_kind
             .iter()
             .map(|(k, n)| (k.as_str(), *n))

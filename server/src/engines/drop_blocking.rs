@@ -68,9 +68,9 @@ mod tests {
             Some(3000)
         );
         assert!(
-            t.end.scene.blocked_ms >= 1000,
+            t.end.overload().blocked_ms >= 1000,
             "blocked {} ms",
-            t.end.scene.blocked_ms
+            t.end.overload().blocked_ms
         );
     }
 }

@@ -239,7 +239,7 @@ mod tests {
             )),
             Some(1400)
         );
-        assert_eq!(t.end.scene.evictions, 2);
+        assert_eq!(t.end.overload().evictions, 2);
     }
 
     fn sim(id: u32, priority: u8) -> SimTask {

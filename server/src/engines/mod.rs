@@ -7,17 +7,26 @@
 //! when `ctx.token` is cancelled. Whatever it leaves in flight is then
 //! recorded as cancelled by the run.
 
+pub mod cancel_fanout;
+pub mod cancel_tree;
+pub mod cancel_workers;
 pub mod drop_adaptive;
 pub mod drop_basic;
 pub mod drop_blocking;
 pub mod drop_priority;
+pub mod errgroup;
+pub mod graceful_shutdown;
 mod overload;
+pub mod request_values;
+pub mod timeout;
 
 use crate::clock::Clock;
 use crate::run::Sink;
+use crate::tree::Tree;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shared::{ParamSpec, Params, PatternId, PatternInfo};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +45,13 @@ pub struct Ctx {
     pub rng: StdRng,
     /// Where the engine spawns its tasks, so the run can wait for all of them.
     pub tracker: TaskTracker,
+    /// Tasks that may outlive the engine: the leak the `timeout` pattern
+    /// shows. The run waits for them only when it is stopped, which cancels
+    /// them.
+    pub leaks: TaskTracker,
+    /// The engine's cancellation tree, once it makes one (see
+    /// `Tree::new`), so viewers' commands reach it.
+    pub tree: Arc<OnceLock<Tree>>,
 }
 
 impl Ctx {
@@ -53,6 +69,8 @@ impl Ctx {
             params,
             rng: StdRng::seed_from_u64(seed),
             tracker: TaskTracker::new(),
+            leaks: TaskTracker::new(),
+            tree: Arc::default(),
         }
     }
 
@@ -79,6 +97,13 @@ pub fn info(pattern: PatternId) -> PatternInfo {
         PatternId::DropPriority => drop_priority::info(),
         PatternId::DropAdaptive => drop_adaptive::info(),
         PatternId::DropBlocking => drop_blocking::info(),
+        PatternId::CancelWorkers => cancel_workers::info(),
+        PatternId::CancelTree => cancel_tree::info(),
+        PatternId::RequestValues => request_values::info(),
+        PatternId::Errgroup => errgroup::info(),
+        PatternId::Timeout => timeout::info(),
+        PatternId::GracefulShutdown => graceful_shutdown::info(),
+        PatternId::CancelFanout => cancel_fanout::info(),
     }
 }
 
@@ -89,6 +114,13 @@ pub async fn run(pattern: PatternId, ctx: Ctx) {
         PatternId::DropPriority => drop_priority::run(ctx).await,
         PatternId::DropAdaptive => drop_adaptive::run(ctx).await,
         PatternId::DropBlocking => drop_blocking::run(ctx).await,
+        PatternId::CancelWorkers => cancel_workers::run(ctx).await,
+        PatternId::CancelTree => cancel_tree::run(ctx).await,
+        PatternId::RequestValues => request_values::run(ctx).await,
+        PatternId::Errgroup => errgroup::run(ctx).await,
+        PatternId::Timeout => timeout::run(ctx).await,
+        PatternId::GracefulShutdown => graceful_shutdown::run(ctx).await,
+        PatternId::CancelFanout => cancel_fanout::run(ctx).await,
     }
 }
 

@@ -64,7 +64,14 @@ async fn patterns_list_every_parameter_with_its_preset() {
             "drop-basic",
             "drop-priority",
             "drop-adaptive",
-            "drop-blocking"
+            "drop-blocking",
+            "cancel-workers",
+            "cancel-tree",
+            "request-values",
+            "errgroup",
+            "timeout",
+            "graceful-shutdown",
+            "cancel-fanout"
         ]
     );
     let basic = &patterns[0];
@@ -84,12 +91,17 @@ async fn patterns_list_every_parameter_with_its_preset() {
             ("success_pct", 90.0)
         ]
     );
-    assert!(
-        basic
-            .params
-            .iter()
-            .all(|p| p.min <= p.default && p.default <= p.max)
-    );
+    for pattern in &patterns {
+        assert!(
+            pattern
+                .params
+                .iter()
+                .all(|p| p.min <= p.default && p.default <= p.max),
+            "{}: a preset outside its range",
+            pattern.id
+        );
+        assert_eq!(pattern.family, pattern.id.family());
+    }
 }
 
 #[tokio::test]
@@ -103,7 +115,7 @@ async fn commands_answer_the_new_snapshot() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
-    assert_eq!(snap.scene.capacity, 8);
+    assert_eq!(snap.overload().capacity, 8);
     assert_eq!(snap.params["capacity"], 8.0);
     let (_, body) = post(
         &state,
