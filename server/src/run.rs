@@ -53,7 +53,9 @@ pub enum CommandError {
     NotPaused,
     #[error("set_params needs at least one parameter")]
     NoParams,
-    #[error("pattern `{0}` has no cancellation tree; try a cancellation pattern such as cancel-tree")]
+    #[error(
+        "pattern `{0}` has no cancellation tree; try a cancellation pattern such as cancel-tree"
+    )]
     NoTree(PatternId),
     #[error("the run is not running: start it first")]
     NotRunning,
@@ -432,6 +434,13 @@ impl Run {
             self.params.subscribe(),
             self.seed(),
         );
+        if self.pattern.family() == Family::Cancellation {
+            // Made now, so a viewer's command finds it even before the
+            // engine's first step.
+            let _ = ctx
+                .tree
+                .set(Tree::new(&token, sink.clone(), self.core.clock.clone()));
+        }
         let tracker = ctx.tracker.clone();
         let tree = Arc::clone(&ctx.tree);
         let leaks = ctx.leaks.clone();

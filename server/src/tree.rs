@@ -18,9 +18,9 @@
 use crate::clock::Clock;
 use crate::engines::Ctx;
 use crate::run::Sink;
+use shared::Event;
 pub use shared::tree::{Cause, NodeId, NodeKind};
 use shared::tree::{NodeSpec, TaskEnd};
-use shared::Event;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
@@ -64,6 +64,8 @@ pub enum TreeError {
 /// A tree of cancellation tokens under one root.
 #[derive(Debug)]
 pub struct TokenTree {
+    /// The token the root is made a child of.
+    parent: CancellationToken,
     nodes: BTreeMap<NodeId, Node>,
     next: NodeId,
 }
@@ -75,12 +77,26 @@ impl TokenTree {
     /// A tree whose root is a child of `parent` (so stopping the run, or
     /// the server, reaches it).
     pub fn new(parent: &CancellationToken) -> TokenTree {
-        let mut tree = TokenTree {
+        let mut tree = TokenTree::empty(parent);
+        tree.plant();
+        tree
+    }
+
+    /// A tree without its root yet (see [`TokenTree::plant`]).
+    fn empty(parent: &CancellationToken) -> TokenTree {
+        TokenTree {
+            parent: parent.clone(),
             nodes: BTreeMap::new(),
             next: 0,
-        };
-        tree.insert(parent.child_token(), None);
-        tree
+        }
+    }
+
+    /// Makes the root, if there is none yet.
+    fn plant(&mut self) {
+        if self.nodes.is_empty() {
+            let token = self.parent.child_token();
+            self.insert(token, None);
+        }
     }
 
     fn insert(&mut self, token: CancellationToken, parent: Option<NodeId>) -> NodeId {
@@ -389,22 +405,34 @@ pub struct Keeper {
 }
 
 impl Tree {
-    /// A tree whose root (node 0, labelled `label`) is a child of the run's
-    /// engine token, with a keeper task that fires deadlines. The tree is
-    /// registered with the run, so viewers' commands reach it; the keeper
-    /// stops when the returned guard is dropped.
-    pub fn new(ctx: &Ctx, label: &str) -> (Tree, Keeper) {
-        let tokens = TokenTree::new(&ctx.token);
-        let tree = Tree {
+    /// A tree for one start of a run's engine, made by the run before the
+    /// engine starts so that viewers' commands can reach it at once. It has
+    /// no nodes until the engine calls [`Tree::open`].
+    pub fn new(run: &CancellationToken, sink: Sink, clock: Clock) -> Tree {
+        Tree {
             inner: Arc::new(Inner {
-                tokens: Mutex::new(tokens),
-                sink: ctx.sink.clone(),
-                clock: ctx.clock.clone(),
-                run: ctx.token.clone(),
+                tokens: Mutex::new(TokenTree::empty(run)),
+                sink,
+                clock,
+                run: run.clone(),
                 deadlines: Notify::new(),
                 shutdown: OnceLock::new(),
             }),
-        };
+        }
+    }
+
+    /// The engine's tree, with its root (node 0, labelled `label`) made and
+    /// recorded, and a keeper task that fires deadlines until the returned
+    /// guard is dropped.
+    pub fn open(ctx: &Ctx, label: &str) -> (Tree, Keeper) {
+        let tree = ctx
+            .tree
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Tree::new(&ctx.token, ctx.sink.clone(), ctx.clock.clone()));
+        let _ = ctx.tree.set(tree.clone());
+        let mut tokens = tree.tokens();
+        tokens.plant();
         tree.inner.sink.emit(Event::NodeCreated {
             node: NodeSpec {
                 id: ROOT,
@@ -419,11 +447,9 @@ impl Tree {
                 from_queue: false,
             },
         });
+        drop(tokens);
         let stop = CancellationToken::new();
         ctx.tracker.spawn(tree.clone().keep_deadlines(stop.clone()));
-        // A second engine start makes a new tree; the slot keeps the first
-        // one only for the life of one engine (see `Ctx::tree`).
-        let _ = ctx.tree.set(tree.clone());
         (
             tree,
             Keeper {

@@ -259,6 +259,10 @@ impl Phase {
 /// The tree and what the patterns of the family show beside it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TreeScene {
+    /// Sent as a list (each node carries its id): JSON object keys are
+    /// strings, which a number-keyed map cannot read back inside a tagged
+    /// enum.
+    #[serde(with = "node_list")]
     pub nodes: BTreeMap<NodeId, TreeNode>,
     /// The latest ended tasks, oldest first.
     pub recent: Vec<EndRecord>,
@@ -392,6 +396,26 @@ impl TreeScene {
     }
 }
 
+mod node_list {
+    use super::{NodeId, TreeNode};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        nodes: &BTreeMap<NodeId, TreeNode>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(nodes.values())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<NodeId, TreeNode>, D::Error> {
+        let list = Vec::<TreeNode>::deserialize(deserializer)?;
+        Ok(list.into_iter().map(|n| (n.id(), n)).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +536,24 @@ mod tests {
         // Three accepted, one taken off the queue and completed, two waiting.
         let c = snap.counters;
         assert_eq!((c.submitted, c.completed, c.in_flight), (3, 1, 2));
+    }
+
+    #[test]
+    fn a_tree_snapshot_round_trips_through_json() {
+        let snap = fold(vec![
+            Event::NodeCreated {
+                node: spec(0, None, NodeKind::Scope),
+            },
+            Event::NodeCreated {
+                node: spec(1, Some(0), NodeKind::Task),
+            },
+        ]);
+        let text = serde_json::to_string(&snap).expect("serializable");
+        let back: RunSnapshot = serde_json::from_str(&text).expect("readable");
+        assert_eq!(back, snap);
+        let value = serde_json::to_value(&snap).expect("serializable");
+        let back: RunSnapshot = serde_json::from_value(value).expect("readable");
+        assert_eq!(back, snap);
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn tick(name: &str, label: &str, default: f64) -> shared::ParamSpec {
 
 pub async fn run(ctx: Ctx) {
     let p = |name| super::read_ms(&ctx.params.borrow(), name);
-    let (tree, _keeper) = Tree::new(&ctx, "root");
+    let (tree, _keeper) = Tree::open(&ctx, "root");
     let _ = tree.set_deadline(ROOT, p("root_deadline_ms"));
     let Some(service) = tree
         .add(ROOT, "service", NodeKind::Scope)
@@ -71,10 +71,7 @@ pub async fn run(ctx: Ctx) {
         .add(service, "batch", NodeKind::Scope)
         .deadline_in(p("batch_deadline_ms"))
         .create();
-    let processor = batch.and_then(|b| {
-        tree.add(b, "batch processor", NodeKind::Task)
-            .create()
-    });
+    let processor = batch.and_then(|b| tree.add(b, "batch processor", NodeKind::Task).create());
 
     let services = TaskTracker::new();
     for (node, every, noun) in [
@@ -128,7 +125,13 @@ mod tests {
         // stops the other two: email ticked at 500 … 3500 (its tick at 4000
         // loses to the deadline at the same instant), report at 800 … 3200.
         let expect = [
-            ("batch processor", 6, Cause::Parent, TaskEnd::Cancelled, 2000),
+            (
+                "batch processor",
+                6,
+                Cause::Parent,
+                TaskEnd::Cancelled,
+                2000,
+            ),
             ("email service", 7, Cause::Parent, TaskEnd::TimedOut, 4000),
             ("report service", 4, Cause::Parent, TaskEnd::TimedOut, 4000),
         ];

@@ -50,7 +50,7 @@ pub struct Ctx {
     /// them.
     pub leaks: TaskTracker,
     /// The engine's cancellation tree, once it makes one (see
-    /// `Tree::new`), so viewers' commands reach it.
+    /// `Tree::open`), so viewers' commands reach it.
     pub tree: Arc<OnceLock<Tree>>,
 }
 

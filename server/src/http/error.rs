@@ -3,6 +3,7 @@
 
 use crate::hub::TooManyRuns;
 use crate::run::CommandError;
+use crate::tree::TreeError;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -36,6 +37,16 @@ impl ApiError {
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route"),
             ApiError::Method(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Command(CommandError::NotPaused) => (StatusCode::CONFLICT, "not_paused"),
+            ApiError::Command(CommandError::NotRunning) => (StatusCode::CONFLICT, "not_running"),
+            ApiError::Command(CommandError::Tree(e)) => match e {
+                TreeError::UnknownNode(_) => (StatusCode::NOT_FOUND, "unknown_node"),
+                TreeError::AlreadyCancelled(_) => (StatusCode::CONFLICT, "already_cancelled"),
+                TreeError::Ended(_) => (StatusCode::CONFLICT, "already_ended"),
+                TreeError::ShuttingDown => (StatusCode::CONFLICT, "already_shutting_down"),
+                TreeError::CannotFail(_) | TreeError::NoShutdown => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command")
+                }
+            },
             ApiError::Command(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command"),
             ApiError::TooManyRuns(_) => (StatusCode::CONFLICT, "too_many_runs"),
             ApiError::Malformed { status, .. } => match *status {

@@ -361,6 +361,201 @@ async fn bad_requests_get_a_json_error_naming_the_problem_and_the_server_carries
     assert_eq!(body["params"]["capacity"], 5.0);
 }
 
+/// Posts a command to a run and answers the status and the error code.
+async fn refused(state: &AppState, run: &str, command: Value) -> (StatusCode, String, String) {
+    let (status, body) = post(state, &format!("/api/runs/{run}/commands"), command).await;
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    (status, text("error"), text("message"))
+}
+
+#[tokio::test]
+async fn tree_commands_cancel_subtrees_and_refuse_what_cannot_be_done() {
+    let state = state();
+    let run = "cancel-tree";
+    let (status, _) = post(
+        &state,
+        "/api/runs/cancel-tree/commands",
+        json!({"type": "start"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Freeze the clock so nothing ends by itself while we look, once the
+    // engine has made its tree.
+    post(
+        &state,
+        "/api/runs/cancel-tree/commands",
+        json!({"type": "pause"}),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, body) = call(&state, "GET", "/api/runs/cancel-tree", None, false).await;
+        let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
+        if snap.tree().is_some_and(|t| t.nodes.len() == 6) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tree was never made"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    // Nodes: 0 root, 1 service, 2 email, 3 report, 4 batch, 5 batch processor.
+    let cases = [
+        (
+            json!({"type": "cancel", "node": 99}),
+            StatusCode::NOT_FOUND,
+            "unknown_node",
+            "no node 99",
+        ),
+        (
+            json!({"type": "cancel", "node": "root"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "expected u32",
+        ),
+        (
+            json!({"type": "cancel"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "missing field `node`",
+        ),
+        (
+            json!({"type": "set_deadline", "node": 1, "in_ms": -5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "got -5",
+        ),
+        (
+            json!({"type": "set_deadline", "node": 1, "in_ms": 10_000_000}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "between 0 and",
+        ),
+        (
+            json!({"type": "set_deadline", "node": 42, "in_ms": 100}),
+            StatusCode::NOT_FOUND,
+            "unknown_node",
+            "no node 42",
+        ),
+        (
+            json!({"type": "fail", "node": 2}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "can be made to fail",
+        ),
+        (
+            json!({"type": "shutdown"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+            "no shutdown",
+        ),
+    ];
+    for (command, status, code, message) in cases {
+        let got = refused(&state, run, command.clone()).await;
+        assert_eq!(
+            (got.0, got.1.as_str()),
+            (status, code),
+            "{command}: {got:?}"
+        );
+        assert!(
+            got.2.contains(message),
+            "{command}: {:?} should say {message:?}",
+            got.2
+        );
+    }
+
+    // A new deadline is put on the run's clock.
+    let (status, body) = post(
+        &state,
+        "/api/runs/cancel-tree/commands",
+        json!({"type": "set_deadline", "node": 4, "in_ms": 60_000}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
+    let batch = snap
+        .tree()
+        .and_then(|t| t.node(4))
+        .expect("the batch scope");
+    assert_eq!(batch.spec.deadline_ms, Some(snap.clock.now_ms + 60_000));
+
+    // Cancelling the service reaches everything below it, nothing above.
+    let (status, body) = post(
+        &state,
+        "/api/runs/cancel-tree/commands",
+        json!({"type": "cancel", "node": 1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
+    let tree = snap.tree().expect("a tree");
+    let cause = |id| {
+        tree.node(id)
+            .and_then(|n| n.cancelled)
+            .map(|c| c.cause.as_str())
+    };
+    assert_eq!(
+        (0..6).map(cause).collect::<Vec<_>>(),
+        [
+            None,
+            Some("manual"),
+            Some("parent"),
+            Some("parent"),
+            Some("parent"),
+            Some("parent")
+        ]
+    );
+    let again = refused(&state, run, json!({"type": "cancel", "node": 1})).await;
+    assert_eq!(
+        (again.0, again.1.as_str()),
+        (StatusCode::CONFLICT, "already_cancelled")
+    );
+
+    // The three services were waiting on their tokens: even on a frozen
+    // clock they notice at once and exit.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, body) = call(&state, "GET", "/api/runs/cancel-tree", None, false).await;
+        let snap: RunSnapshot = serde_json::from_value(body).expect("a snapshot");
+        if snap.counters.in_flight == 0 {
+            assert_eq!(snap.counters.cancelled, 3);
+            assert_eq!(snap.status, RunStatus::Finished, "nothing was left running");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tasks still in flight: {:?}",
+            snap.counters
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let ended = refused(&state, run, json!({"type": "cancel", "node": 0})).await;
+    assert_eq!(
+        (ended.0, ended.1.as_str()),
+        (StatusCode::CONFLICT, "not_running")
+    );
+
+    // A run that was never started, and a pattern without a tree.
+    let idle = refused(
+        &state,
+        "request-values",
+        json!({"type": "cancel", "node": 0}),
+    )
+    .await;
+    assert_eq!(
+        (idle.0, idle.1.as_str()),
+        (StatusCode::CONFLICT, "not_running")
+    );
+    let none = refused(&state, "drop-basic", json!({"type": "cancel", "node": 0})).await;
+    assert_eq!(
+        (none.0, none.1.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command")
+    );
+    assert!(none.2.contains("no cancellation tree"), "{none:?}");
+}
+
 #[tokio::test]
 async fn the_page_is_served_for_deep_links() {
     let state = state();
