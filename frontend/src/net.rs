@@ -198,14 +198,16 @@ async fn send_all(model: RwSignal<Model>, run: &str, commands: Vec<Command>) -> 
             Ok((status, text)) if (200..300).contains(&status) => {
                 // The stream normally brings the same change a moment later,
                 // with its events (and their animations); the answer is only
-                // needed when the stream is down.
-                match serde_json::from_str::<RunSnapshot>(&text) {
-                    Ok(snap) => model.update(|m| {
-                        if m.connection() != Connection::Live || m.run(&snap.run).is_none() {
-                            m.adopt_snapshot(snap, wall_ms());
-                        }
-                    }),
-                    Err(e) => warn!("unexpected answer to {command:?}: {e}"),
+                // needed when the stream is down. It is not even read
+                // otherwise: a big tree's snapshot would hold up the frame
+                // that shows the change.
+                let needed = model
+                    .with_untracked(|m| m.connection() != Connection::Live || m.run(run).is_none());
+                if needed {
+                    match serde_json::from_str::<RunSnapshot>(&text) {
+                        Ok(snap) => model.update(|m| m.adopt_snapshot(snap, wall_ms())),
+                        Err(e) => warn!("unexpected answer to {command:?}: {e}"),
+                    }
                 }
             }
             Ok((status, text)) => {

@@ -146,19 +146,23 @@ impl Hub {
         }
     }
 
-    /// Sends each run's pending events, at most once per frame.
+    /// Sends each run's pending events, at most once per frame. An event
+    /// after a quiet spell goes out at once (a click answered in the next
+    /// frame, not a frame later); in a busy spell the rest of the frame's
+    /// events gather first.
     async fn frame_loop(self: Arc<Hub>) {
+        let mut last_flush = tokio::time::Instant::now() - FRAME;
         loop {
             tokio::select! {
                 () = self.root.cancelled() => return,
                 () = self.dirty.notified() => {}
             }
-            // Let the rest of the frame's events gather.
             tokio::select! {
                 () = self.root.cancelled() => return,
-                () = tokio::time::sleep(FRAME) => {}
+                () = tokio::time::sleep_until(last_flush + FRAME) => {}
             }
             self.flush();
+            last_flush = tokio::time::Instant::now();
         }
     }
 

@@ -536,3 +536,107 @@ fn cancel_in_flight(sink: &Sink) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::NodeState;
+    use std::time::Duration;
+
+    fn run_of(pattern: PatternId, tracker: &TaskTracker) -> Run {
+        Run::new(
+            pattern.to_string(),
+            pattern,
+            &CancellationToken::new(),
+            tracker.clone(),
+            Arc::new(Notify::new()),
+        )
+    }
+
+    /// Every cancellation pattern, cancelled at its root part-way through:
+    /// every task it reached exits (none is left alive), except the leak
+    /// that `timeout` exists to show, which is reported as leaked.
+    #[tokio::test(start_paused = true)]
+    async fn after_a_cancel_every_reached_task_exits_but_the_reported_leak() {
+        let patterns = PatternId::ALL
+            .into_iter()
+            .filter(|p| p.family() == Family::Cancellation);
+        for pattern in patterns {
+            let tracker = TaskTracker::new();
+            let run = run_of(pattern, &tracker);
+            run.command(Command::Start).await.expect("start");
+            tokio::time::sleep(Duration::from_millis(450)).await;
+            run.command(Command::Cancel { node: 0 })
+                .await
+                .unwrap_or_else(|e| panic!("{pattern}: cancel the root: {e}"));
+            let mut waited = 0;
+            let snap = loop {
+                let snap = run.snapshot();
+                if snap.status == RunStatus::Finished {
+                    break snap;
+                }
+                assert!(
+                    waited < 60_000,
+                    "{pattern} never finished: {:?}",
+                    snap.counters
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                waited += 10;
+            };
+            let tree = snap.tree().expect("a tree");
+            for node in tree.nodes.values().filter(|n| n.has_work()) {
+                let state = node.state();
+                if pattern == PatternId::Timeout && node.spec.label == "operation" {
+                    assert_eq!(state, NodeState::Leaked, "{pattern}: the late worker leaks");
+                    continue;
+                }
+                assert!(
+                    node.ended.is_some(),
+                    "{pattern}: {} is {state:?} after the run finished",
+                    node.spec.label
+                );
+            }
+            let leaked = u64::from(pattern == PatternId::Timeout);
+            assert_eq!(
+                (snap.counters.in_flight, tree.leaked),
+                (leaked, leaked),
+                "{pattern}"
+            );
+
+            // Stopping reclaims even the leak: nothing of the run is left.
+            run.command(Command::Stop).await.expect("stop");
+            assert_eq!(run.snapshot().counters.in_flight, 0, "{pattern}");
+            tracker.close();
+            assert!(
+                tracker.is_empty(),
+                "{pattern}: a task of the run is still alive"
+            );
+        }
+    }
+
+    /// Stopping a run part-way cancels its tree with the cause `shutdown`
+    /// and every task exits.
+    #[tokio::test(start_paused = true)]
+    async fn stopping_a_tree_run_cancels_its_root_for_shutdown() {
+        let tracker = TaskTracker::new();
+        let run = run_of(PatternId::CancelFanout, &tracker);
+        run.command(Command::Start).await.expect("start");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let before = run.snapshot();
+        assert_eq!(before.counters.in_flight, 1000);
+        run.command(Command::Stop).await.expect("stop");
+        let snap = run.snapshot();
+        let root = snap.tree().and_then(|t| t.root()).expect("a root");
+        assert_eq!(
+            root.cancelled.map(|c| c.cause),
+            Some(shared::Cause::Shutdown)
+        );
+        assert_eq!(
+            (snap.counters.cancelled, snap.counters.in_flight),
+            (1000, 0)
+        );
+        assert_eq!(snap.status, RunStatus::Stopped);
+        tracker.close();
+        assert!(tracker.is_empty());
+    }
+}

@@ -21,7 +21,7 @@ use crate::run::Sink;
 use shared::Event;
 pub use shared::tree::{Cause, NodeId, NodeKind};
 use shared::tree::{NodeSpec, TaskEnd};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -68,6 +68,9 @@ pub struct TokenTree {
     parent: CancellationToken,
     nodes: BTreeMap<NodeId, Node>,
     next: NodeId,
+    /// The deadlines of live nodes, soonest first, so a task's look at its
+    /// token costs a lookup rather than a walk over a thousand nodes.
+    deadlines: BTreeSet<(Duration, NodeId)>,
 }
 
 /// The root's id in every tree.
@@ -88,6 +91,7 @@ impl TokenTree {
             parent: parent.clone(),
             nodes: BTreeMap::new(),
             next: 0,
+            deadlines: BTreeSet::new(),
         }
     }
 
@@ -173,7 +177,9 @@ impl TokenTree {
 
     /// Cancels `node` for `cause` and returns the descendants this newly
     /// cancelled (in depth-first order), whose cause is `Parent`.
-    /// Descendants cancelled earlier keep their own cause.
+    /// Descendants cancelled earlier keep their own cause, and those whose
+    /// task had already ended get none: their token is cancelled with the
+    /// rest, but nothing was listening to it any more.
     pub fn cancel(&mut self, node: NodeId, cause: Cause) -> Result<Vec<NodeId>, TreeError> {
         let target = self
             .nodes
@@ -185,8 +191,11 @@ impl TokenTree {
         target.token.cancel();
         target.cause = Some(cause);
         target.origin = Some(node);
-        let mut reached = Vec::new();
         let mut stack: Vec<NodeId> = target.children.iter().rev().copied().collect();
+        if let Some(d) = target.deadline {
+            self.deadlines.remove(&(d, node));
+        }
+        let mut reached = Vec::new();
         while let Some(id) = stack.pop() {
             let Some(n) = self.nodes.get_mut(&id) else {
                 continue;
@@ -198,10 +207,16 @@ impl TokenTree {
                 n.token.is_cancelled(),
                 "tokio-util propagates to every descendant"
             );
+            stack.extend(n.children.iter().rev());
+            if n.ended {
+                continue;
+            }
             n.cause = Some(Cause::Parent);
             n.origin = Some(node);
+            if let Some(d) = n.deadline {
+                self.deadlines.remove(&(d, id));
+            }
             reached.push(id);
-            stack.extend(n.children.iter().rev());
         }
         Ok(reached)
     }
@@ -223,38 +238,42 @@ impl TokenTree {
     pub fn set_deadline(&mut self, node: NodeId, at: Duration) -> Result<(), TreeError> {
         self.live(node)?;
         if let Some(n) = self.nodes.get_mut(&node) {
-            n.deadline = Some(at);
+            if let Some(old) = n.deadline.replace(at) {
+                self.deadlines.remove(&(old, node));
+            }
+            self.deadlines.insert((at, node));
         }
         Ok(())
     }
 
     /// The earliest deadline of a live node.
     fn next_deadline(&self) -> Option<Duration> {
-        self.nodes
-            .values()
-            .filter(|n| n.cause.is_none())
-            .filter_map(|n| n.deadline)
-            .min()
+        self.deadlines.first().map(|(d, _)| *d)
     }
 
-    /// Live nodes whose deadline is at or before `now`, parents first.
+    /// Live nodes whose deadline is at or before `now`, soonest first.
     fn due(&self, now: Duration) -> Vec<NodeId> {
-        self.nodes
+        self.deadlines
             .iter()
-            .filter(|(_, n)| n.cause.is_none() && n.deadline.is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, id)| *id)
             .collect()
     }
 
+    /// Its task has exited: its deadline no longer matters.
     fn end(&mut self, node: NodeId) {
         if let Some(n) = self.nodes.get_mut(&node) {
             n.ended = true;
+            if let Some(d) = n.deadline {
+                self.deadlines.remove(&(d, node));
+            }
         }
     }
 
     /// Lets go of an ended node entirely (a finished job), so a long run
     /// does not hold every token it ever made.
     fn forget(&mut self, node: NodeId) {
+        self.end(node);
         if let Some(n) = self.nodes.remove(&node)
             && let Some(p) = n.parent.and_then(|p| self.nodes.get_mut(&p))
         {
@@ -354,8 +373,11 @@ impl NodeBuilder<'_> {
         let id = tokens.child(parent)?;
         let at = deadline_in.map(|d| now + d);
         if let Some(n) = tokens.nodes.get_mut(&id) {
-            n.deadline = at;
             n.can_fail = spec.can_fail;
+        }
+        if let Some(at) = at {
+            // A node born cancelled has no deadline left to keep.
+            let _ = tokens.set_deadline(id, at);
         }
         spec.id = id;
         spec.deadline_ms = at.map(|d| d.as_millis() as u64);
@@ -662,7 +684,6 @@ impl Tree {
     /// a loop over `select!` on a ticker and the token: the first tick one
     /// interval after it starts. Returns how many ticks it made.
     pub async fn tick(&self, node: NodeId, every: Duration, noun: &str) -> u32 {
-        self.started(node);
         let start = self.inner.clock.now();
         let mut ticks = 0;
         loop {
@@ -763,10 +784,20 @@ mod tests {
                 let parent = rng.random_range(0..tree.len()) as NodeId;
                 tree.child(parent);
             }
+            // Some tasks have already finished: their tokens are cancelled
+            // with their subtree, but they are not marked.
+            for _ in 0..rng.random_range(0..5) {
+                let done = rng.random_range(0..tree.len()) as NodeId;
+                tree.end(done);
+            }
             // A few cancellations in a row, so earlier causes must survive later ones.
             for _ in 0..rng.random_range(1..4) {
                 let before: BTreeMap<NodeId, Option<Cause>> =
                     tree.ids().map(|id| (id, tree.cause(id))).collect();
+                let cancelled_before: BTreeMap<NodeId, bool> = tree
+                    .ids()
+                    .map(|id| (id, tree.token(id).is_some_and(|t| t.is_cancelled())))
+                    .collect();
                 let target = rng.random_range(0..tree.len()) as NodeId;
                 let cause =
                     [Cause::Manual, Cause::Deadline, Cause::FirstError][rng.random_range(0..3)];
@@ -787,12 +818,14 @@ mod tests {
                     // The real tokens: exactly the subtree, plus what was cancelled before.
                     assert_eq!(
                         token.is_cancelled(),
-                        below || was.is_some(),
+                        below || cancelled_before[&id],
                         "round {round}, node {id}"
                     );
+                    let ended = tree.nodes[&id].ended;
                     let expected = match (was, below) {
                         (Some(old), _) => Some(old),
                         (None, true) if id == target => Some(cause),
+                        (None, true) if ended => None,
                         (None, true) => Some(Cause::Parent),
                         (None, false) => None,
                     };
@@ -800,10 +833,10 @@ mod tests {
                     let newly = reached.contains(&id);
                     assert_eq!(
                         newly,
-                        below && was.is_none() && id != target,
+                        below && was.is_none() && id != target && !ended,
                         "round {round}, node {id}"
                     );
-                    if below && was.is_none() {
+                    if below && was.is_none() && (id == target || !ended) {
                         assert_eq!(
                             tree.origin_cause(id),
                             Some((target, cause)),

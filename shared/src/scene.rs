@@ -433,7 +433,9 @@ fn apply_tree(t: &mut TreeScene, c: &mut Counters, at: u64, event: &Event) {
             }
         }
         Event::TaskEnded { node, end } => {
-            if t.end(*node, end.clone(), at) == Some(NodeKind::Task) {
+            // Only work is counted; a service loop ending is not a task's end.
+            let counted = t.end(*node, end.clone(), at) == Some(NodeKind::Task);
+            if counted {
                 match end {
                     TaskEnd::Completed => c.completed += 1,
                     TaskEnd::Failed { .. } => c.failed += 1,

@@ -7,3 +7,4 @@
 mod browser;
 mod stream;
 mod support;
+mod tree;

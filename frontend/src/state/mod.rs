@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod present;
+pub mod tree;
 
 use self::clock::VirtualClock;
 use shared::scene::DropRecord;
@@ -237,7 +238,7 @@ impl Model {
                         task,
                         reason: DropReason::Evicted { .. },
                     } => snap
-                        .scene
+                        .overload()
                         .queue
                         .iter()
                         .position(|t| t.id == *task)
@@ -250,7 +251,8 @@ impl Model {
                 }
                 latest = Some(env.at_ms);
                 if let (Event::Dropped { task, .. }, Some(origin)) = (&env.event, origin)
-                    && let Some(record) = snap.scene.drops.last().filter(|r| r.task.id == *task)
+                    && let Some(record) =
+                        snap.overload().drops.last().filter(|r| r.task.id == *task)
                 {
                     new_drops.push((*record, origin));
                 }
@@ -402,10 +404,14 @@ mod tests {
         assert_eq!(snap.seq, 7);
         assert_eq!(snap.counters.submitted, 2);
         assert_eq!(
-            snap.scene.queue.iter().map(|t| t.id).collect::<Vec<_>>(),
+            snap.overload()
+                .queue
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>(),
             [1]
         );
-        assert_eq!(snap.scene.workers[0].task.map(|t| t.id), Some(0));
+        assert_eq!(snap.overload().workers[0].task.map(|t| t.id), Some(0));
         assert!(snap.counters.is_conserved());
     }
 

@@ -4,7 +4,7 @@
 //! load levels, rates, speeds) is tested like the rest of the state.
 
 use shared::scene::{DropRecord, Worker};
-use shared::{Counters, DropReason, ParamSpec, RunStatus, Scene};
+use shared::{Counters, DropReason, OverloadScene as Scene, ParamSpec, RunStatus};
 
 /// The slowest and fastest clock speeds the server accepts.
 pub const MIN_SPEED: f64 = 0.1;

@@ -7,7 +7,7 @@ use super::{run_memo, text};
 use crate::state::present::drop_rate_text;
 use leptos::prelude::*;
 use shared::Counters as Tally;
-use shared::scene::Scene;
+use shared::OverloadScene as Scene;
 
 /// Pattern-specific counters shown below the common ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum Extra {
 #[component]
 pub fn Counters(run: String, #[prop(optional)] extras: Vec<Extra>) -> impl IntoView {
     let tally = run_memo(&run, |s| s.counters);
-    let scene = run_memo(&run, |s| SceneTally::of(&s.scene));
+    let scene = run_memo(&run, |s| SceneTally::of(s.overload()));
     let value = move |f: fn(&Tally) -> u64| {
         text(move || tally.get().map(|c| f(&c)).unwrap_or(0).to_string())
     };
@@ -141,7 +141,7 @@ impl SceneTally {
     }
 }
 
-fn counter(
+pub(super) fn counter(
     name: &'static str,
     label: &'static str,
     tone: &'static str,

@@ -12,7 +12,7 @@ use shared::LoadLevel;
 
 #[component]
 pub fn DropAdaptive(run: String) -> impl IntoView {
-    let load = run_memo(&run, |s| s.scene.load);
+    let load = run_memo(&run, |s| s.overload().load);
     let thresholds = run_memo(&run, |s| {
         let get = |name: &str, default: f64| s.params.get(name).copied().unwrap_or(default);
         (
@@ -21,7 +21,9 @@ pub fn DropAdaptive(run: String) -> impl IntoView {
             get("sample_ms", 500.0),
         )
     });
-    let split = run_memo(&run, |s| (s.scene.policy_drops, s.scene.queue_full_drops));
+    let split = run_memo(&run, |s| {
+        (s.overload().policy_drops, s.overload().queue_full_drops)
+    });
 
     let level = move || load.get().flatten().map(|l| l.level);
     let level_key = move || match level() {

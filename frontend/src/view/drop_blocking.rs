@@ -11,7 +11,10 @@ use leptos::prelude::*;
 #[component]
 pub fn DropBlocking(run: String) -> impl IntoView {
     let blocked = run_memo(&run, |s| {
-        (s.scene.blocked_ms, s.scene.blocked_since_ms.is_some())
+        (
+            s.overload().blocked_ms,
+            s.overload().blocked_since_ms.is_some(),
+        )
     });
     view! {
         <div class="callout" data-tone="wait" role="status">

@@ -15,11 +15,15 @@ pub fn DropPriority(run: String) -> impl IntoView {
     // The evicting task is usually still queued (or recently finished), so its
     // kind can be shown too.
     let eviction = run_memo(&run, |s| {
-        latest_eviction(&s.scene).map(|record| {
+        latest_eviction(s.overload()).map(|record| {
             let by = match record.reason {
-                DropReason::Evicted { by, .. } => s
-                    .find_task(by)
-                    .or_else(|| s.scene.done.iter().map(|d| d.task).find(|t| t.id == by)),
+                DropReason::Evicted { by, .. } => s.find_task(by).or_else(|| {
+                    s.overload()
+                        .done
+                        .iter()
+                        .map(|d| d.task)
+                        .find(|t| t.id == by)
+                }),
                 _ => None,
             };
             (record, by)

@@ -1,9 +1,13 @@
 //! Components. They read the [`Model`] through signals and send commands via
 //! [`crate::net`]; none of them changes the model's runs themselves.
 //!
-//! Each pattern has its view file (`drop_basic.rs`, ...), composed from the
-//! overload family's shared pieces in `overload.rs`.
+//! Each pattern has its view file (`drop_basic.rs`, `cancel_tree.rs`, ...),
+//! composed from its family's shared pieces: `overload.rs` (producer, queue,
+//! workers, drop bin) or `tree.rs` (the cancellation tree).
 
+mod cancel_fanout;
+mod cancel_tree;
+mod cancel_workers;
 mod chrome;
 mod controls;
 mod counters;
@@ -11,8 +15,13 @@ mod drop_adaptive;
 mod drop_basic;
 mod drop_blocking;
 mod drop_priority;
+mod errgroup;
+mod graceful_shutdown;
 mod overload;
 mod page;
+mod request_values;
+mod timeout;
+mod tree;
 
 use crate::net;
 use crate::state::Model;

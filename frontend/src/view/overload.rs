@@ -75,8 +75,8 @@ pub fn task_chip(task: Task) -> impl IntoView {
 
 #[component]
 fn Producer(run: String) -> impl IntoView {
-    let offering = run_memo(&run, |s| s.scene.offering);
-    let blocked_since = run_memo(&run, |s| s.scene.blocked_since_ms);
+    let offering = run_memo(&run, |s| s.overload().offering);
+    let blocked_since = run_memo(&run, |s| s.overload().blocked_since_ms);
     let interval = run_memo(&run, |s| s.params.get("interval_ms").copied());
     let now = virtual_now(&run);
     let since = move || blocked_since.get().flatten();
@@ -130,9 +130,9 @@ fn Producer(run: String) -> impl IntoView {
 
 #[component]
 fn Queue(run: String) -> impl IntoView {
-    let queue = run_memo(&run, |s| s.scene.queue.clone());
+    let queue = run_memo(&run, |s| s.overload().queue.clone());
     let capacity = run_memo(&run, |s| {
-        (s.scene.capacity as usize).max(s.scene.queue.len())
+        (s.overload().capacity as usize).max(s.overload().queue.len())
     });
     let cap = move || capacity.get().unwrap_or(0);
     let len = move || queue.with(|q| q.as_ref().map_or(0, Vec::len));
@@ -184,9 +184,13 @@ fn slot(queue: Memo<Option<Vec<Task>>>, i: usize) -> impl IntoView {
 
 #[component]
 fn Workers(run: String) -> impl IntoView {
-    let count = run_memo(&run, |s| s.scene.workers.len());
+    let count = run_memo(&run, |s| s.overload().workers.len());
     let busy = run_memo(&run, |s| {
-        s.scene.workers.iter().filter(|w| w.task.is_some()).count()
+        s.overload()
+            .workers
+            .iter()
+            .filter(|w| w.task.is_some())
+            .count()
     });
     let count = move || count.get().unwrap_or(0);
     view! {
@@ -213,7 +217,7 @@ fn Workers(run: String) -> impl IntoView {
 #[component]
 fn WorkerCard(run: String, index: usize) -> impl IntoView {
     let worker = run_memo(&run, move |s| {
-        s.scene.workers.get(index).copied().unwrap_or_default()
+        s.overload().workers.get(index).copied().unwrap_or_default()
     });
     let now = virtual_now(&run);
     let task = Memo::new(move |_| worker.get().and_then(|w| w.task));
@@ -246,7 +250,7 @@ fn WorkerCard(run: String, index: usize) -> impl IntoView {
 #[component]
 fn DoneList(run: String) -> impl IntoView {
     let done = run_memo(&run, |s| {
-        s.scene
+        s.overload()
             .done
             .iter()
             .rev()
@@ -293,7 +297,7 @@ fn DoneList(run: String) -> impl IntoView {
 #[component]
 fn DropBin(run: String, empty: &'static str) -> impl IntoView {
     let drops = run_memo(&run, |s| {
-        s.scene
+        s.overload()
             .drops
             .iter()
             .rev()
@@ -303,7 +307,7 @@ fn DropBin(run: String, empty: &'static str) -> impl IntoView {
     });
     let dropped = run_memo(&run, |s| s.counters.dropped);
     let by_kind = run_memo(&run, |s| {
-        s.scene
+        s.overload()
             .drops_by_kind
             .iter()
             .map(|(k, n)| (k.as_str(), *n))

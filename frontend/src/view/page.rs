@@ -1,12 +1,19 @@
 //! A pattern's page: its title and idea, its live scene and counters, and
 //! the controls of its default run.
 
+use super::cancel_fanout::CancelFanout;
+use super::cancel_tree::CancelTree;
+use super::cancel_workers::CancelWorkers;
 use super::chrome::NotFound;
 use super::controls::Controls;
 use super::drop_adaptive::DropAdaptive;
 use super::drop_basic::DropBasic;
 use super::drop_blocking::DropBlocking;
 use super::drop_priority::DropPriority;
+use super::errgroup::Errgroup;
+use super::graceful_shutdown::GracefulShutdown;
+use super::request_values::RequestValues;
+use super::timeout::Timeout;
 use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
@@ -81,6 +88,13 @@ fn scene(pattern: PatternId, run: String) -> AnyView {
         PatternId::DropBlocking => view! { <DropBlocking run /> }.into_any(),
         PatternId::DropPriority => view! { <DropPriority run /> }.into_any(),
         PatternId::DropAdaptive => view! { <DropAdaptive run /> }.into_any(),
+        PatternId::CancelWorkers => view! { <CancelWorkers run /> }.into_any(),
+        PatternId::CancelTree => view! { <CancelTree run /> }.into_any(),
+        PatternId::RequestValues => view! { <RequestValues run /> }.into_any(),
+        PatternId::Errgroup => view! { <Errgroup run /> }.into_any(),
+        PatternId::Timeout => view! { <Timeout run /> }.into_any(),
+        PatternId::GracefulShutdown => view! { <GracefulShutdown run /> }.into_any(),
+        PatternId::CancelFanout => view! { <CancelFanout run /> }.into_any(),
     }
 }
 

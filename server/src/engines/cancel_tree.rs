@@ -82,6 +82,7 @@ pub async fn run(ctx: Ctx) {
         let Some(node) = node else { continue };
         let tree = tree.clone();
         ctx.tracker.spawn(services.track_future(async move {
+            tree.started(node);
             tree.tick(node, every, noun).await;
         }));
     }
@@ -106,16 +107,9 @@ pub async fn run(ctx: Ctx) {
 
 #[cfg(test)]
 mod tests {
-    use crate::engines::trial::{self, Trial};
-    use shared::tree::{Cause, TaskEnd, TreeNode};
+    use crate::engines::trial;
+    use shared::tree::{Cause, TaskEnd};
     use shared::{Event, PatternId};
-
-    fn node<'a>(t: &'a Trial, label: &str) -> &'a TreeNode {
-        t.end
-            .tree()
-            .and_then(|tree| tree.nodes.values().find(|n| n.spec.label == label))
-            .unwrap_or_else(|| panic!("no node {label}"))
-    }
 
     #[tokio::test(start_paused = true)]
     async fn the_seed_scenario_stops_each_service_with_its_ticks_and_cause() {
@@ -136,18 +130,18 @@ mod tests {
             ("report service", 4, Cause::Parent, TaskEnd::TimedOut, 4000),
         ];
         for (label, ticks, cause, end, at) in expect {
-            let n = node(&t, label);
+            let n = t.node(label);
             assert_eq!(n.step, ticks, "{label}'s ticks");
             assert_eq!(n.cancelled.map(|c| c.cause), Some(cause), "{label}");
             assert_eq!(n.ended, Some((end, at)), "{label}");
             assert_eq!(n.notice_ms(), Some(0), "{label} waits on its token");
         }
-        let batch = node(&t, "batch").cancelled.expect("batch cancelled");
+        let batch = t.node("batch").cancelled.expect("batch cancelled");
         assert_eq!((batch.cause, batch.at_ms), (Cause::Manual, 2000));
-        let service = node(&t, "service").cancelled.expect("service cancelled");
+        let service = t.node("service").cancelled.expect("service cancelled");
         assert_eq!((service.cause, service.at_ms), (Cause::Deadline, 4000));
         assert_eq!(
-            node(&t, "root").cancelled,
+            t.node("root").cancelled,
             None,
             "cancellation never travels up"
         );
@@ -167,11 +161,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn without_the_external_cancel_the_batch_deadline_stops_the_processor() {
         let t = trial::run(PatternId::CancelTree, &[("cancel_batch_at_ms", 0.0)], 1).await;
-        let n = node(&t, "batch processor");
+        let n = t.node("batch processor");
         // 300 … 2700; the tick at 3000 meets the batch deadline.
         assert_eq!(n.step, 9);
         assert_eq!(n.ended, Some((TaskEnd::TimedOut, 3000)));
-        let batch = node(&t, "batch").cancelled.expect("batch cancelled");
+        let batch = t.node("batch").cancelled.expect("batch cancelled");
         assert_eq!((batch.cause, batch.at_ms), (Cause::Deadline, 3000));
     }
 }

@@ -157,7 +157,8 @@ pub(crate) fn spec(
 /// Running a whole engine in a test, on tokio's paused clock.
 #[cfg(test)]
 pub(crate) mod trial {
-    use crate::run::Run;
+    use crate::run::{CommandError, Run};
+    use shared::tree::{NodeId, TreeNode, TreeScene};
     use shared::{
         Command, DropReason, Envelope, Event, Outcome, Params, PatternId, RunSnapshot, RunStatus,
         TaskId,
@@ -165,6 +166,7 @@ pub(crate) mod trial {
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::sync::Notify;
+    use tokio::time::Instant;
     use tokio_util::sync::CancellationToken;
     use tokio_util::task::TaskTracker;
 
@@ -178,27 +180,61 @@ pub(crate) mod trial {
     /// Runs `pattern` with `changes` over its preset until it finishes,
     /// asserting the conservation rule after every single event.
     pub async fn run(pattern: PatternId, changes: &[(&str, f64)], seed: u64) -> Trial {
-        let root = CancellationToken::new();
-        let run = Run::new(
-            "trial".into(),
-            pattern,
-            &root,
-            TaskTracker::new(),
-            Arc::new(Notify::new()),
-        );
-        run.command(Command::SetSeed { seed }).await.expect("seed");
-        if !changes.is_empty() {
-            let params: Params = changes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
-            run.command(Command::SetParams { params })
-                .await
-                .expect("valid parameters");
+        let mut driven = Driven::start(pattern, changes, seed).await;
+        driven.finish().await;
+        Trial {
+            events: driven.events,
+            end: driven.folded,
         }
-        run.take_pending();
-        run.command(Command::Start).await.expect("start");
-        let mut events = Vec::new();
-        let mut folded = RunSnapshot::new("trial", pattern);
-        for _ in 0..100_000 {
-            for env in run.take_pending() {
+    }
+
+    /// A run driven by hand, for what a viewer does mid-way: virtual time
+    /// moves only when the test lets it, and commands go in between.
+    /// Every event is folded and checked as it is taken, as `run` does.
+    #[derive(Debug)]
+    pub struct Driven {
+        run: Run,
+        /// The virtual instant of the start, which `until` counts from.
+        started: Instant,
+        /// Every event since the start, in order.
+        pub events: Vec<Envelope>,
+        /// The fold of `events`: the scene as a viewer sees it now.
+        pub folded: RunSnapshot,
+    }
+
+    impl Driven {
+        /// Starts `pattern` with `changes` over its preset and `seed`.
+        pub async fn start(pattern: PatternId, changes: &[(&str, f64)], seed: u64) -> Driven {
+            let run = Run::new(
+                "trial".into(),
+                pattern,
+                &CancellationToken::new(),
+                TaskTracker::new(),
+                Arc::new(Notify::new()),
+            );
+            run.command(Command::SetSeed { seed }).await.expect("seed");
+            if !changes.is_empty() {
+                let params: Params = changes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+                run.command(Command::SetParams { params })
+                    .await
+                    .expect("valid parameters");
+            }
+            run.take_pending();
+            let started = Instant::now();
+            run.command(Command::Start).await.expect("start");
+            Driven {
+                run,
+                started,
+                events: Vec::new(),
+                folded: RunSnapshot::new("trial", pattern),
+            }
+        }
+
+        /// Folds the events recorded since the last take, asserting the
+        /// conservation rule after every single one.
+        pub fn take(&mut self) {
+            let folded = &mut self.folded;
+            for env in self.run.take_pending() {
                 folded.apply(&env);
                 assert!(
                     folded.counters.is_conserved(),
@@ -210,25 +246,84 @@ pub(crate) mod trial {
                     folded.counters.in_flight,
                     "after {env:?}"
                 );
-                events.push(env);
+                self.events.push(env);
             }
-            if folded.status == RunStatus::Finished {
-                assert_eq!(
-                    folded,
-                    run.snapshot(),
-                    "the fold of the events is the run's snapshot"
-                );
-                return Trial {
-                    events,
-                    end: folded,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        panic!("{pattern} did not finish: {:?}", folded.counters);
+
+        /// Lets virtual time run to `ms` after the start.
+        pub async fn until(&mut self, ms: u64) {
+            tokio::time::sleep_until(self.started + Duration::from_millis(ms)).await;
+            self.take();
+        }
+
+        /// Sends a viewer's command and folds what it caused.
+        pub async fn command(&mut self, command: Command) -> Result<RunSnapshot, CommandError> {
+            let answer = self.run.command(command).await;
+            self.take();
+            answer
+        }
+
+        /// Lets virtual time run until the run has finished by itself.
+        pub async fn finish(&mut self) {
+            for _ in 0..100_000 {
+                self.take();
+                if self.folded.status == RunStatus::Finished {
+                    assert_eq!(
+                        self.folded,
+                        self.run.snapshot(),
+                        "the fold of the events is the run's snapshot"
+                    );
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            panic!(
+                "{} did not finish: {:?}",
+                self.run.pattern(),
+                self.folded.counters
+            );
+        }
+
+        pub fn tree(&self) -> &TreeScene {
+            tree(&self.folded)
+        }
+
+        pub fn node(&self, label: &str) -> &TreeNode {
+            node(self.tree(), label)
+        }
+
+        /// The tasks whose end was recorded, once per record.
+        pub fn ends(&self) -> Vec<NodeId> {
+            self.events
+                .iter()
+                .filter_map(|e| match e.event {
+                    Event::TaskEnded { node, .. } => Some(node),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    /// The cancellation tree of a run of a tree pattern.
+    pub fn tree(snap: &RunSnapshot) -> &TreeScene {
+        snap.tree().expect("a cancellation run")
+    }
+
+    /// The node labelled `label`, if the run made one.
+    pub fn find<'a>(tree: &'a TreeScene, label: &str) -> Option<&'a TreeNode> {
+        tree.nodes.values().find(|n| n.spec.label == label)
+    }
+
+    /// The node labelled `label`, which the run must have made.
+    pub fn node<'a>(tree: &'a TreeScene, label: &str) -> &'a TreeNode {
+        find(tree, label).unwrap_or_else(|| panic!("no node {label}"))
     }
 
     impl Trial {
+        pub fn node(&self, label: &str) -> &TreeNode {
+            node(tree(&self.end), label)
+        }
+
         pub fn finished(&self, outcome: Option<Outcome>) -> Vec<TaskId> {
             self.pick(|e| match e {
                 Event::Finished {
