@@ -66,6 +66,9 @@ pub struct Hub {
     frames: broadcast::Sender<Arc<Frame>>,
     root: CancellationToken,
     tracker: TaskTracker,
+    /// Held for a whole flush, so two flushes (the frame task's and a
+    /// command's) never send their batches out of order.
+    flushing: Mutex<()>,
 }
 
 impl Hub {
@@ -79,6 +82,7 @@ impl Hub {
             frames,
             root,
             tracker,
+            flushing: Mutex::new(()),
         });
         for pattern in PatternId::ALL {
             hub.insert(pattern.as_str().to_owned(), pattern);
@@ -169,6 +173,7 @@ impl Hub {
     /// Serializes every run's pending events once, keeps them for replay and
     /// broadcasts them as one frame.
     pub fn flush(&self) {
+        let _one_at_a_time = self.flushing.lock().unwrap_or_else(PoisonError::into_inner);
         let entries: Vec<_> = self.read_runs().values().cloned().collect();
         let mut frame = Frame::default();
         for entry in entries {

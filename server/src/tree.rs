@@ -682,8 +682,9 @@ impl Tree {
 
     /// A service that ticks every `every` until its token is cancelled, as
     /// a loop over `select!` on a ticker and the token: the first tick one
-    /// interval after it starts. Returns how many ticks it made.
-    pub async fn tick(&self, node: NodeId, every: Duration, noun: &str) -> u32 {
+    /// interval after it starts. Returns how many ticks it made and how it
+    /// learned to stop; ending the task is left to the caller.
+    pub async fn tick(&self, node: NodeId, every: Duration) -> (u32, Stopped) {
         let start = self.inner.clock.now();
         let mut ticks = 0;
         loop {
@@ -693,14 +694,7 @@ impl Tree {
                     ticks += 1;
                     self.step(node, ticks);
                 }
-                Err(stopped) => {
-                    self.note(
-                        node,
-                        format!("stopped after {ticks} {noun}: {}", stopped.reason()),
-                    );
-                    self.end(node, stopped.end(), false);
-                    return ticks;
-                }
+                Err(stopped) => return (ticks, stopped),
             }
         }
     }

@@ -22,6 +22,10 @@ use leptos::prelude::*;
 use shared::tree::{NodeId, NodeKind, NodeState, TreeScene};
 use shared::{Cause, Command};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Numbers the drawings of cells (see [`CellEl::drawing`]).
+static DRAWINGS: AtomicU64 = AtomicU64::new(0);
 
 /// What every node of one tree view shares.
 #[derive(Debug, Clone)]
@@ -31,6 +35,8 @@ struct TreeCtx {
     now: Memo<f64>,
     /// Each drawn node's own signals, fed by the view's one diff.
     nodes: StoredValue<HashMap<NodeId, NodeSignals>>,
+    /// The cells, which the diff updates directly (see [`cell`]).
+    cells: StoredValue<HashMap<NodeId, CellEl>, LocalStorage>,
     /// The view's owner: node signals live as long as the view, not as
     /// long as the subtree that first drew them.
     owner: Owner,
@@ -43,6 +49,59 @@ struct TreeCtx {
 struct NodeSignals {
     look: RwSignal<Option<NodeLook>>,
     kids: RwSignal<Kids>,
+}
+
+/// A cell's element and what it shows now.
+#[derive(Debug, Clone)]
+struct CellEl {
+    el: web_sys::Element,
+    label: String,
+    shown: (NodeState, Option<Cause>),
+    /// Which drawing of the cell this is, so a redrawn cell's cleanup
+    /// does not remove its successor.
+    drawing: u64,
+}
+
+impl CellEl {
+    /// Writes the cell's state, cause and title, if they changed.
+    fn show(&mut self, look: Option<&NodeLook>) {
+        let now = look.map_or((NodeState::Live, None), |l| (l.state, l.cause));
+        if now == self.shown {
+            return;
+        }
+        self.shown = now;
+        let (state, cause) = now;
+        // Setting an attribute on an element the page holds cannot fail.
+        let _ = self.el.set_attribute("data-state", state.as_str());
+        let _ = self
+            .el
+            .set_attribute("data-cause", cause.map_or("", Cause::as_str));
+    }
+
+    /// Brings the cell's title (its name for a pointer or a screen reader)
+    /// up to date. Done when someone points at or focuses it, not on every
+    /// change of a thousand cells.
+    fn name(&self) {
+        let _ = self
+            .el
+            .set_attribute("title", &cell_title(&self.label, self.shown));
+    }
+}
+
+fn name_cell(cells: StoredValue<HashMap<NodeId, CellEl>, LocalStorage>, id: NodeId) {
+    cells.with_value(|m| {
+        if let Some(cell) = m.get(&id) {
+            cell.name();
+        }
+    });
+}
+
+/// What a cell says of itself: its label, state and cause.
+fn cell_title(label: &str, (state, cause): (NodeState, Option<Cause>)) -> String {
+    let cause = cause
+        .map(|c| format!(" ({})", cause_text(c)))
+        .unwrap_or_default();
+    format!("{label}: {}{cause}", state_text(state))
 }
 
 /// A node's children, and whether they are all leaves (for the layout).
@@ -122,15 +181,22 @@ pub fn TreeView(run: String) -> impl IntoView {
         run: run.clone(),
         now: virtual_now(&run),
         nodes: StoredValue::new(HashMap::new()),
+        cells: StoredValue::new_local(HashMap::new()),
         owner: Owner::current().unwrap_or_default(),
     };
     // The one diff: after each change of the model, every drawn node whose
     // look or children changed is told, and no other.
-    let nodes = tctx.nodes;
+    let (nodes, cells) = (tctx.nodes, tctx.cells);
     let diff_run = run.clone();
     Effect::new(move || {
         model.with(|m| {
             let tree = m.run(&diff_run).and_then(|s| s.tree());
+            cells.update_value(|map| {
+                for (id, cell) in map.iter_mut() {
+                    let look = tree.and_then(|t| t.node(*id).map(|n| NodeLook::of(t, n)));
+                    cell.show(look.as_ref());
+                }
+            });
             nodes.with_value(|map| {
                 for (id, node) in map {
                     let (look, kids) = read_node(tree, *id);
@@ -266,7 +332,11 @@ fn node_item(tctx: TreeCtx, id: NodeId, compact: bool) -> AnyView {
         }
     });
     view! {
-        <div class="tree-node" data-compact=compact.to_string()>
+        <div
+            class="tree-node"
+            data-compact=compact.to_string()
+            data-children=text(move || shape.with(|(l, _)| l.as_str()).to_owned())
+        >
             {card}
             {children}
         </div>
@@ -281,22 +351,20 @@ fn cancel(run: &str, node: NodeId) {
     net::send(model, run.to_owned(), vec![Command::Cancel { node }]);
 }
 
-/// The attributes every clickable node shares, as `(state, cause, depth)`.
+/// The attributes every clickable node shares: its state and the cause of
+/// its cancellation (empty while live), which the styles and tests read.
 fn marks(
     look: Memo<Option<NodeLook>>,
-) -> (
-    impl Fn() -> String + Clone,
-    impl Fn() -> String + Clone,
-    impl Fn() -> String + Clone,
-) {
-    let state = text(move || look.get().map_or("live", |l| l.state.as_str()).to_owned());
+) -> (impl Fn() -> String + Clone, impl Fn() -> String + Clone) {
+    let state = text(move || {
+        look.with(|l| l.as_ref().map_or("live", |l| l.state.as_str()))
+            .to_owned()
+    });
     let cause = text(move || {
-        look.get()
-            .and_then(|l| l.cause)
+        look.with(|l| l.as_ref().and_then(|l| l.cause))
             .map_or(String::new(), |c| c.as_str().to_owned())
     });
-    let depth = text(move || format!("--depth: {}", look.get().map_or(0, |l| l.depth_from_origin)));
-    (state, cause, depth)
+    (state, cause)
 }
 
 /// A full card: label, state, cause, deadline ring, progress, values, the
@@ -309,7 +377,14 @@ fn node_card(
 ) -> impl IntoView {
     let run = tctx.run.clone();
     let now = tctx.now;
-    let (state, cause, depth) = marks(look);
+    let (state, cause) = marks(look);
+    // How many levels below the cancelled node: the sweep's delay.
+    let depth = text(move || {
+        format!(
+            "--depth: {}",
+            look.with(|l| l.as_ref().map_or(0, |l| l.depth_from_origin))
+        )
+    });
     let label = fixed.label.clone();
     let aria = {
         let label = label.clone();
@@ -412,7 +487,7 @@ fn compact_card(
     look: Memo<Option<NodeLook>>,
 ) -> impl IntoView {
     let run = tctx.run.clone();
-    let (state, cause, depth) = marks(look);
+    let (state, cause) = marks(look);
     let label = fixed.label.clone();
     let title = {
         let label = label.clone();
@@ -441,9 +516,7 @@ fn compact_card(
             data-kind=kind_text(fixed.kind)
             data-state=state
             data-cause=cause
-            style=depth
-            title=title.clone()
-            aria-label=title
+            title=title
             on:click=on_click
         >
             <span class="node-state-icon" aria-hidden="true">
@@ -454,35 +527,58 @@ fn compact_card(
     }
 }
 
-/// One task among many, as a cell.
+/// One task among many, as a cell. A thousand cells each with their own
+/// reactive attributes would wake a thousand effects on a cancel; instead
+/// the view's diff writes the few attributes a cell has straight onto its
+/// element.
 fn cell(tctx: TreeCtx, id: NodeId) -> impl IntoView {
     let run = tctx.run.clone();
-    let label = peek_tree(&run, |t| t.node(id).map(|n| n.spec.label.clone()))
-        .flatten()
-        .unwrap_or_default();
-    let node = signals(&tctx, id);
-    let look = Memo::new(move |_| node.look.get());
-    let (state, cause, depth) = marks(look);
-    let title = text(move || {
-        let l = look.get();
-        let state = l.as_ref().map_or("live", |l| l.state_text());
-        let cause = l
-            .and_then(|l| l.cause)
-            .map(|c| format!(" ({})", cause_text(c)))
-            .unwrap_or_default();
-        format!("{label}: {state}{cause}")
+    let (label, look) = peek_tree(&run, |t| {
+        t.node(id)
+            .map(|n| (n.spec.label.clone(), NodeLook::of(t, n)))
+    })
+    .flatten()
+    .map_or((String::new(), None), |(label, look)| (label, Some(look)));
+    let shown = look
+        .as_ref()
+        .map_or((NodeState::Live, None), |l| (l.state, l.cause));
+    let element = NodeRef::<leptos::html::Button>::new();
+    let cells = tctx.cells;
+    let title = cell_title(&label, shown);
+    let drawing = DRAWINGS.fetch_add(1, Ordering::Relaxed);
+    element.on_load(move |el| {
+        cells.update_value(|map| {
+            map.insert(
+                id,
+                CellEl {
+                    el: el.into(),
+                    label,
+                    shown,
+                    drawing,
+                },
+            );
+        });
+    });
+    on_cleanup(move || {
+        cells.update_value(|map| {
+            if map.get(&id).is_some_and(|c| c.drawing == drawing) {
+                map.remove(&id);
+            }
+        });
     });
     view! {
         <button
             type="button"
             class="cell"
+            node_ref=element
             data-node=id
-            data-state=state
-            data-cause=cause
-            style=depth
-            title=title.clone()
-            aria-label=title
+            data-state=shown.0.as_str()
+            data-cause=shown.1.map_or("", Cause::as_str)
+            // Its accessible name too: a cell has no text of its own.
+            title=title
             on:click=move |_| cancel(&run, id)
+            on:pointerenter=move |_| name_cell(cells, id)
+            on:focus=move |_| name_cell(cells, id)
         ></button>
     }
 }

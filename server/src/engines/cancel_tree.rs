@@ -83,7 +83,12 @@ pub async fn run(ctx: Ctx) {
         let tree = tree.clone();
         ctx.tracker.spawn(services.track_future(async move {
             tree.started(node);
-            tree.tick(node, every, noun).await;
+            let (ticks, stopped) = tree.tick(node, every).await;
+            tree.note(
+                node,
+                format!("stopped after {ticks} {noun}: {}", stopped.reason()),
+            );
+            tree.end(node, stopped.end(), false);
         }));
     }
     services.close();

@@ -73,7 +73,11 @@ pub async fn command(
 ) -> Result<Json<RunSnapshot>, ApiError> {
     let run = find(&state, &id)?;
     tracing::info!(run = %id, ?command, "command");
-    Ok(Json(run.command(command).await?))
+    let snapshot = run.command(command).await?;
+    // What the command did goes out now rather than at the end of the
+    // frame: a click shows on screen as soon as it can.
+    state.hub.flush();
+    Ok(Json(snapshot))
 }
 
 #[derive(Debug, Deserialize)]
