@@ -194,15 +194,16 @@ async fn send_all(model: RwSignal<Model>, run: &str, commands: Vec<Command>) -> 
                 return false;
             }
         };
-        match request("POST", &url, Some(&body)).await {
+        // The stream normally brings the command's effect a moment later,
+        // with its events (and their animations); the snapshot the server
+        // answers with is only needed when the stream is down. It is not
+        // even read otherwise: a big tree's snapshot would hold up the
+        // frame that shows the change.
+        let needed =
+            model.with_untracked(|m| m.connection() != Connection::Live || m.run(run).is_none());
+        let read = move |status: u16| needed || !(200..300).contains(&status);
+        match request_reading("POST", &url, Some(&body), read).await {
             Ok((status, text)) if (200..300).contains(&status) => {
-                // The stream normally brings the same change a moment later,
-                // with its events (and their animations); the answer is only
-                // needed when the stream is down. It is not even read
-                // otherwise: a big tree's snapshot would hold up the frame
-                // that shows the change.
-                let needed = model
-                    .with_untracked(|m| m.connection() != Connection::Live || m.run(run).is_none());
                 if needed {
                     match serde_json::from_str::<RunSnapshot>(&text) {
                         Ok(snap) => model.update(|m| m.adopt_snapshot(snap, wall_ms())),
@@ -245,6 +246,17 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
 
 /// One HTTP request; answers the status and the body text.
 async fn request(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), String> {
+    request_reading(method, url, body, |_| true).await
+}
+
+/// One HTTP request; answers the status, and the body text if `read` says
+/// a body with that status is wanted (an empty string otherwise).
+async fn request_reading(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    read: impl FnOnce(u16) -> bool,
+) -> Result<(u16, String), String> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
@@ -259,10 +271,14 @@ async fn request(method: &str, url: &str, body: Option<&str>) -> Result<(u16, St
         .await
         .map_err(js_text)?;
     let response: web_sys::Response = answer.dyn_into().map_err(js_text)?;
+    let status = response.status();
+    if !read(status) {
+        return Ok((status, String::new()));
+    }
     let text = JsFuture::from(response.text().map_err(js_text)?)
         .await
         .map_err(js_text)?;
-    Ok((response.status(), text.as_string().unwrap_or_default()))
+    Ok((status, text.as_string().unwrap_or_default()))
 }
 
 fn js_text(e: JsValue) -> String {

@@ -25,6 +25,7 @@ pub use http::{AppState, app};
 
 use hub::Hub;
 use std::time::Duration;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,6 +40,14 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken) -> std::i
     let tracker = TaskTracker::new();
     let hub = Hub::new(shutdown.clone(), tracker.clone());
     let router = app(AppState { hub: hub.clone() });
+    // Events are small writes on a long-lived stream: without NODELAY one
+    // can wait for the browser's delayed ACK of the one before it, tens of
+    // milliseconds between a click and what it did showing on screen.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await?;
