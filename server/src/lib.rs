@@ -23,9 +23,9 @@ pub mod tree;
 
 pub use http::{AppState, app};
 
+use axum::serve::ListenerExt;
 use hub::Hub;
 use std::time::Duration;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

@@ -456,18 +456,7 @@ impl Tree {
         let mut tokens = tree.tokens();
         tokens.plant();
         tree.inner.sink.emit(Event::NodeCreated {
-            node: NodeSpec {
-                id: ROOT,
-                parent: None,
-                label: label.to_owned(),
-                kind: NodeKind::Scope,
-                deadline_ms: None,
-                steps: 0,
-                values: Vec::new(),
-                can_fail: false,
-                transient: false,
-                from_queue: false,
-            },
+            node: NodeSpec::new(ROOT, None, label, NodeKind::Scope),
         });
         drop(tokens);
         let stop = CancellationToken::new();
@@ -492,18 +481,7 @@ impl Tree {
     pub fn add(&self, parent: NodeId, label: impl Into<String>, kind: NodeKind) -> NodeBuilder<'_> {
         NodeBuilder {
             tree: self,
-            spec: NodeSpec {
-                id: 0,
-                parent: Some(parent),
-                label: label.into(),
-                kind,
-                deadline_ms: None,
-                steps: 0,
-                values: Vec::new(),
-                can_fail: false,
-                transient: false,
-                from_queue: false,
-            },
+            spec: NodeSpec::new(0, Some(parent), label, kind),
             deadline_in: None,
         }
     }

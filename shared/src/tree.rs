@@ -116,6 +116,30 @@ pub struct NodeSpec {
     pub from_queue: bool,
 }
 
+impl NodeSpec {
+    /// A node with nothing but its place, name and kind; the rest is set
+    /// field by field where it applies.
+    pub fn new(
+        id: NodeId,
+        parent: Option<NodeId>,
+        label: impl Into<String>,
+        kind: NodeKind,
+    ) -> NodeSpec {
+        NodeSpec {
+            id,
+            parent,
+            label: label.into(),
+            kind,
+            deadline_ms: None,
+            steps: 0,
+            values: Vec::new(),
+            can_fail: false,
+            transient: false,
+            from_queue: false,
+        }
+    }
+}
+
 /// A cancellation as it happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cancellation {
@@ -167,6 +191,18 @@ pub enum NodeState {
 }
 
 impl NodeState {
+    /// Every state, in the order a legend or a summary lists them.
+    pub const ALL: [NodeState; 8] = [
+        NodeState::Live,
+        NodeState::Queued,
+        NodeState::Cancelling,
+        NodeState::Cancelled,
+        NodeState::Completed,
+        NodeState::TimedOut,
+        NodeState::Failed,
+        NodeState::Leaked,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             NodeState::Queued => "queued",
@@ -425,16 +461,8 @@ mod tests {
 
     fn spec(id: NodeId, parent: Option<NodeId>, kind: NodeKind) -> NodeSpec {
         NodeSpec {
-            id,
-            parent,
-            label: format!("n{id}"),
-            kind,
-            deadline_ms: None,
             steps: 10,
-            values: Vec::new(),
-            can_fail: false,
-            transient: false,
-            from_queue: false,
+            ..NodeSpec::new(id, parent, format!("n{id}"), kind)
         }
     }
 

@@ -282,17 +282,7 @@ pub fn kind_text(kind: NodeKind) -> &'static str {
 
 /// How many nodes of the tree are in each state, for the tree's summary line.
 pub fn state_counts(tree: &TreeScene) -> Vec<(NodeState, usize)> {
-    let order = [
-        NodeState::Live,
-        NodeState::Queued,
-        NodeState::Cancelling,
-        NodeState::Cancelled,
-        NodeState::Completed,
-        NodeState::TimedOut,
-        NodeState::Failed,
-        NodeState::Leaked,
-    ];
-    order
+    NodeState::ALL
         .into_iter()
         .map(|s| (s, tree.nodes.values().filter(|n| n.state() == s).count()))
         .filter(|(_, n)| *n > 0)
@@ -388,16 +378,8 @@ mod tests {
 
     fn spec(id: NodeId, parent: Option<NodeId>, kind: NodeKind) -> NodeSpec {
         NodeSpec {
-            id,
-            parent,
-            label: format!("n{id}"),
-            kind,
-            deadline_ms: None,
             steps: 10,
-            values: Vec::new(),
-            can_fail: false,
-            transient: false,
-            from_queue: false,
+            ..NodeSpec::new(id, parent, format!("n{id}"), kind)
         }
     }
 

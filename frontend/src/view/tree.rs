@@ -40,6 +40,8 @@ struct TreeCtx {
     /// The view's owner: node signals live as long as the view, not as
     /// long as the subtree that first drew them.
     owner: Owner,
+    /// Whether the run is running: a node's buttons only make sense then.
+    running: Memo<bool>,
 }
 
 /// One node's live state. A thousand nodes each reading the whole model
@@ -183,6 +185,10 @@ pub fn TreeView(run: String) -> impl IntoView {
         nodes: StoredValue::new(HashMap::new()),
         cells: StoredValue::new_local(HashMap::new()),
         owner: Owner::current().unwrap_or_default(),
+        running: {
+            let running = super::run_memo(&run, |s| s.status == shared::RunStatus::Running);
+            Memo::new(move |_| running.get().unwrap_or(false))
+        },
     };
     // The one diff: after each change of the model, every drawn node whose
     // look or children changed is told, and no other.
@@ -305,22 +311,19 @@ fn node_item(tctx: TreeCtx, id: NodeId, compact: bool) -> AnyView {
                 </ul>
             }
             .into_any(),
-            Layout::Wrapped => view! {
-                <div class="tree-children" data-layout="wrapped">
-                    <For each=kids key=|id| *id let:child>
-                        {node_item(tctx.clone(), child, false)}
-                    </For>
-                </div>
+            // Cards in rows, or (too many subtrees to draw in full)
+            // compact subtrees in rows.
+            Layout::Wrapped | Layout::Grouped => {
+                let compact = layout == Layout::Grouped;
+                view! {
+                    <div class="tree-children" data-layout=layout.as_str()>
+                        <For each=kids key=|id| *id let:child>
+                            {node_item(tctx.clone(), child, compact)}
+                        </For>
+                    </div>
+                }
+                .into_any()
             }
-            .into_any(),
-            Layout::Grouped => view! {
-                <div class="tree-children" data-layout="grouped">
-                    <For each=kids key=|id| *id let:child>
-                        {node_item(tctx.clone(), child, true)}
-                    </For>
-                </div>
-            }
-            .into_any(),
             Layout::Cells => view! {
                 <div class="tree-children" data-layout="cells">
                     <For each=kids key=|id| *id let:child>
@@ -472,7 +475,8 @@ fn node_card(
             })}
             {dynamic({
                 let run = run.clone();
-                move || actions(&run, id, fixed.can_fail, look).into_any()
+                let running = tctx.running;
+                move || actions(&run, id, fixed.can_fail, look, running).into_any()
             })}
         </div>
     }
@@ -649,19 +653,33 @@ fn progress(look: Memo<Option<NodeLook>>, kind: NodeKind) -> impl IntoView {
 }
 
 /// The buttons on a live node: move its deadline, or make it fail.
-fn actions(run: &str, id: NodeId, can_fail: bool, look: Memo<Option<NodeLook>>) -> impl IntoView {
-    let live = look.with(|l| l.as_ref().is_some_and(NodeLook::cancellable));
+fn actions(
+    run: &str,
+    id: NodeId,
+    can_fail: bool,
+    look: Memo<Option<NodeLook>>,
+    running: Memo<bool>,
+) -> impl IntoView {
+    let live = running.get() && look.with(|l| l.as_ref().is_some_and(NodeLook::cancellable));
     let Ctx { model, .. } = ctx();
     live.then(|| {
-        let now = model.with_untracked(|m| m.run(run).map_or(0, |s| s.clock.now_ms));
         let deadline = look.with_untracked(|l| l.as_ref().and_then(|l| l.deadline_ms));
-        // +1 s on the deadline it has, or a first deadline 1 s from now.
-        let in_ms = deadline.map_or(1_000, |d| d.saturating_sub(now) + 1_000) as i64;
         let extend = {
             let run = run.to_owned();
             move |ev: leptos::ev::MouseEvent| {
                 ev.stop_propagation();
-                net::send(model, run.clone(), vec![Command::SetDeadline { node: id, in_ms }]);
+                // +1 s on the deadline it has now, or a first deadline 1 s
+                // from now, counted from the run's clock at the click.
+                let now = model
+                    .with_untracked(|m| m.virtual_now(&run, net::wall_ms()))
+                    .unwrap_or(0.0);
+                let deadline = look.with_untracked(|l| l.as_ref().and_then(|l| l.deadline_ms));
+                let in_ms = deadline.map_or(1_000.0, |d| (d as f64 - now).max(0.0) + 1_000.0);
+                let command = Command::SetDeadline {
+                    node: id,
+                    in_ms: in_ms.round() as i64,
+                };
+                net::send(model, run.clone(), vec![command]);
             }
         };
         let fail = {
@@ -695,16 +713,7 @@ fn actions(run: &str, id: NodeId, can_fail: bool, look: Memo<Option<NodeLook>>) 
 /// What the colours and marks mean, in words.
 #[component]
 fn Legend() -> impl IntoView {
-    let states = [
-        NodeState::Live,
-        NodeState::Queued,
-        NodeState::Cancelling,
-        NodeState::Cancelled,
-        NodeState::Completed,
-        NodeState::TimedOut,
-        NodeState::Failed,
-        NodeState::Leaked,
-    ];
+    let states = NodeState::ALL;
     let causes = [
         Cause::Manual,
         Cause::Deadline,
