@@ -8,7 +8,7 @@
 //! deadline later stops the other two, and the root, whose deadline is
 //! furthest away, is never touched by either.
 
-use super::{Ctx, spec};
+use super::{Ctx, ms, spec};
 use crate::tree::{NodeKind, ROOT, Tree};
 use shared::{Family, PatternId, PatternInfo};
 use tokio_util::task::TaskTracker;
@@ -44,10 +44,6 @@ pub fn info() -> PatternInfo {
             tick("batch_every_ms", "Batch processor ticks every", 300.0),
         ],
     }
-}
-
-fn ms(name: &str, label: &str, default: f64) -> shared::ParamSpec {
-    spec(name, label, "ms", (100.0, 20_000.0), default, false)
 }
 
 fn tick(name: &str, label: &str, default: f64) -> shared::ParamSpec {

@@ -7,7 +7,7 @@
 //! (timed out) or the root's (cancelled), up to one step late. Tasks still
 //! queued when the root is cancelled never start.
 
-use super::{Ctx, read_ms, spec};
+use super::{Ctx, ms, read_ms, spec};
 use crate::tree::{Cause, NodeId, NodeKind, ROOT, Stopped, Tree};
 use rand::Rng;
 use shared::{Family, Params, PatternId, PatternInfo, TaskEnd};
@@ -59,10 +59,6 @@ pub fn info() -> PatternInfo {
             ),
         ],
     }
-}
-
-fn ms(name: &str, label: &str, default: f64) -> shared::ParamSpec {
-    spec(name, label, "ms", (100.0, 20_000.0), default, false)
 }
 
 /// A task's timeout and how much work it has, drawn before it exists.

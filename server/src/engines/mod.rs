@@ -154,6 +154,12 @@ pub(crate) fn spec(
     }
 }
 
+/// A duration in milliseconds, 100 ms to 20 s, that restarts the run when
+/// changed: the deadlines and work times the cancellation patterns share.
+pub(crate) fn ms(name: &str, label: &str, default: f64) -> ParamSpec {
+    spec(name, label, "ms", (100.0, 20_000.0), default, false)
+}
+
 /// Running a whole engine in a test, on tokio's paused clock.
 #[cfg(test)]
 pub(crate) mod trial {

@@ -9,7 +9,7 @@
 //! result there and exit; a worker that watches its token stops at the
 //! deadline with the caller.
 
-use super::{Ctx, spec};
+use super::{Ctx, ms, spec};
 use crate::tree::{NodeId, NodeKind, ROOT, Tree};
 use shared::tree::TaskEnd;
 use shared::{Family, PatternId, PatternInfo};
@@ -56,10 +56,6 @@ pub fn info() -> PatternInfo {
             ),
         ],
     }
-}
-
-fn ms(name: &str, label: &str, default: f64) -> shared::ParamSpec {
-    spec(name, label, "ms", (100.0, 20_000.0), default, false)
 }
 
 pub async fn run(ctx: Ctx) {
