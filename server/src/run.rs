@@ -10,8 +10,8 @@ use crate::engines::{self, Ctx};
 use crate::tree::{Tree, TreeError};
 use serde::Serialize;
 use shared::{
-    Command, Envelope, Event, Family, NodeKind, Params, PatternId, RunSnapshot, RunStatus, Scene,
-    TaskEnd,
+    Command, Envelope, Event, Family, JobOutcome, NodeKind, Params, PatternId, RunSnapshot,
+    RunStatus, Scene, TaskEnd,
 };
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
@@ -45,6 +45,13 @@ pub enum CommandError {
     },
     #[error("`{name}` must be a whole number, got {value}")]
     NotWhole { name: String, value: f64 },
+    #[error("`{name}` must be one of {options}, got {value}")]
+    NotAChoice {
+        name: String,
+        value: f64,
+        /// The options with their values: "0 (off), 1 (on)".
+        options: String,
+    },
     #[error("speed must be between 0.1 and 10, got {0}")]
     Speed(f64),
     #[error("step must be between 1 and 60000 ms, got {0}")]
@@ -91,6 +98,12 @@ impl Recorder<'_> {
             self.wake.notify_one();
         }
         self.state.pending.push(env);
+    }
+
+    /// The virtual instant this step's events are stamped with: what a
+    /// state machine changed inside the step should be timed by it too.
+    pub fn now(&self) -> Duration {
+        Duration::from_millis(self.now_ms)
     }
 
     fn snapshot(&self) -> &RunSnapshot {
@@ -376,6 +389,22 @@ impl Run {
                     known,
                 });
             };
+            let chosen =
+                value.fract() == 0.0 && value >= 0.0 && (value as usize) < spec.choices.len();
+            if !spec.choices.is_empty() && !chosen {
+                let options = spec
+                    .choices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{i} ({c})"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(CommandError::NotAChoice {
+                    name: name.clone(),
+                    value,
+                    options,
+                });
+            }
             if !value.is_finite() || value < spec.min || value > spec.max {
                 return Err(CommandError::OutOfRange {
                     name: name.clone(),
@@ -530,6 +559,15 @@ fn cancel_in_flight(sink: &Sink) {
                     .chain(queued)
                     .collect()
             }
+            Scene::Resilience(r) => r
+                .jobs
+                .iter()
+                .filter(|j| j.outcome.is_none())
+                .map(|j| Event::JobEnded {
+                    job: j.id(),
+                    outcome: JobOutcome::Cancelled,
+                })
+                .collect(),
         };
         for event in events {
             r.emit(event);

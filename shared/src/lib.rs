@@ -12,6 +12,7 @@
 pub mod command;
 pub mod event;
 pub mod pattern;
+pub mod resilience;
 pub mod scene;
 pub mod stream;
 pub mod tree;
@@ -21,6 +22,10 @@ pub use event::{
     DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
 };
 pub use pattern::{Family, ParamSpec, Params, PatternId, PatternInfo};
+pub use resilience::{
+    AttemptResult, BreakerScene, CircuitState, FailureKind, GiveUp, Job, JobOutcome, JobSpec,
+    ResilienceScene,
+};
 pub use scene::{ClockInfo, Counters, OverloadScene, RunSnapshot, Scene};
 pub use stream::{Batch, Cursor, Lagged};
 pub use tree::{Cause, NodeId, NodeKind, NodeSpec, NodeState, Phase, TaskEnd, TreeNode, TreeScene};

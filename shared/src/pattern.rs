@@ -20,11 +20,14 @@ pub enum PatternId {
     Timeout,
     GracefulShutdown,
     CancelFanout,
+    CircuitBreaker,
+    RetryBackoff,
+    ResilientPool,
 }
 
 impl PatternId {
     /// Every pattern, in the order the navigation lists them.
-    pub const ALL: [PatternId; 11] = [
+    pub const ALL: [PatternId; 14] = [
         PatternId::DropBasic,
         PatternId::DropPriority,
         PatternId::DropAdaptive,
@@ -36,6 +39,9 @@ impl PatternId {
         PatternId::Timeout,
         PatternId::GracefulShutdown,
         PatternId::CancelFanout,
+        PatternId::CircuitBreaker,
+        PatternId::RetryBackoff,
+        PatternId::ResilientPool,
     ];
 
     /// The id as it appears in URLs and JSON.
@@ -52,6 +58,9 @@ impl PatternId {
             PatternId::Timeout => "timeout",
             PatternId::GracefulShutdown => "graceful-shutdown",
             PatternId::CancelFanout => "cancel-fanout",
+            PatternId::CircuitBreaker => "circuit-breaker",
+            PatternId::RetryBackoff => "retry-backoff",
+            PatternId::ResilientPool => "resilient-pool",
         }
     }
 
@@ -69,7 +78,15 @@ impl PatternId {
             | PatternId::Timeout
             | PatternId::GracefulShutdown
             | PatternId::CancelFanout => Family::Cancellation,
+            PatternId::CircuitBreaker | PatternId::RetryBackoff | PatternId::ResilientPool => {
+                Family::Resilience
+            }
         }
+    }
+
+    /// Whether the pattern's scene has a circuit breaker.
+    pub fn has_breaker(self) -> bool {
+        matches!(self, PatternId::CircuitBreaker | PatternId::ResilientPool)
     }
 
     /// Parses an id as written in a URL.
@@ -90,6 +107,7 @@ impl fmt::Display for PatternId {
 pub enum Family {
     Overload,
     Cancellation,
+    Resilience,
 }
 
 impl Family {
@@ -97,6 +115,7 @@ impl Family {
         match self {
             Family::Overload => "Overload: queues and drops",
             Family::Cancellation => "Cancellation: trees and deadlines",
+            Family::Resilience => "Failure and recovery: breakers and retries",
         }
     }
 }
@@ -128,6 +147,10 @@ pub struct ParamSpec {
     /// Whether a change applies to the running engine at once; otherwise the
     /// run restarts with the new value.
     pub live: bool,
+    /// For a parameter that picks one of a few options (a switch, a kind):
+    /// their names. The value is an option's index, from `min` 0 to `max`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
 }
 
 /// Parameter values by name. Names and ranges are checked against the

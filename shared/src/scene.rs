@@ -8,6 +8,7 @@ use crate::event::{
     DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
 };
 use crate::pattern::{Family, Params, PatternId};
+use crate::resilience::{JobOutcome, ResilienceScene};
 use crate::tree::{NodeKind, TaskEnd, TreeScene};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -160,18 +161,22 @@ static NO_OVERLOAD: OverloadScene = OverloadScene {
 pub enum Scene {
     Overload(OverloadScene),
     Tree(TreeScene),
+    Resilience(ResilienceScene),
 }
 
 impl Scene {
-    /// An empty scene for a pattern of `family`.
-    pub fn new(family: Family, capacity: u32, workers: u32) -> Scene {
-        match family {
+    /// An empty scene for `pattern`, in the shape of its family.
+    pub fn new(pattern: PatternId, capacity: u32, workers: u32) -> Scene {
+        match pattern.family() {
             Family::Overload => Scene::Overload(OverloadScene {
                 capacity,
                 workers: vec![Worker::default(); workers as usize],
                 ..OverloadScene::default()
             }),
             Family::Cancellation => Scene::Tree(TreeScene::default()),
+            Family::Resilience => {
+                Scene::Resilience(ResilienceScene::new(pattern.has_breaker(), workers))
+            }
         }
     }
 }
@@ -203,7 +208,7 @@ impl RunSnapshot {
             params: Params::new(),
             clock: ClockInfo::default(),
             counters: Counters::default(),
-            scene: Scene::new(pattern.family(), 0, 0),
+            scene: Scene::new(pattern, 0, 0),
         }
     }
 
@@ -211,7 +216,7 @@ impl RunSnapshot {
     pub fn overload(&self) -> &OverloadScene {
         match &self.scene {
             Scene::Overload(s) => s,
-            Scene::Tree(_) => &NO_OVERLOAD,
+            Scene::Tree(_) | Scene::Resilience(_) => &NO_OVERLOAD,
         }
     }
 
@@ -219,7 +224,15 @@ impl RunSnapshot {
     pub fn tree(&self) -> Option<&TreeScene> {
         match &self.scene {
             Scene::Tree(t) => Some(t),
-            Scene::Overload(_) => None,
+            Scene::Overload(_) | Scene::Resilience(_) => None,
+        }
+    }
+
+    /// Jobs, attempts and the breaker, for a run of the resilience family.
+    pub fn resilience(&self) -> Option<&ResilienceScene> {
+        match &self.scene {
+            Scene::Resilience(r) => Some(r),
+            Scene::Overload(_) | Scene::Tree(_) => None,
         }
     }
 
@@ -243,7 +256,7 @@ impl RunSnapshot {
                 self.params = params.clone();
                 self.seed = *seed;
                 self.counters = Counters::default();
-                self.scene = Scene::new(self.pattern.family(), *capacity, *workers);
+                self.scene = Scene::new(self.pattern, *capacity, *workers);
                 self.status = RunStatus::Idle;
             }
             Event::Status { status } => self.status = *status,
@@ -257,6 +270,7 @@ impl RunSnapshot {
             event => match &mut self.scene {
                 Scene::Overload(s) => apply_overload(s, &mut self.counters, at, event),
                 Scene::Tree(t) => apply_tree(t, &mut self.counters, at, event),
+                Scene::Resilience(r) => apply_resilience(r, &mut self.counters, at, event),
             },
         }
         true
@@ -268,6 +282,7 @@ impl RunSnapshot {
         let s = match &self.scene {
             Scene::Overload(s) => s,
             Scene::Tree(t) => return t.tasks_in_flight(),
+            Scene::Resilience(r) => return r.jobs_in_flight(),
         };
         let held = s.workers.iter().filter(|w| w.task.is_some()).count();
         (s.queue.len() + held + usize::from(s.offering.is_some())) as u64
@@ -474,6 +489,62 @@ fn apply_tree(t: &mut TreeScene, c: &mut Counters, at: u64, event: &Event) {
             c.cancelled += jobs;
             c.in_flight = c.in_flight.saturating_sub(jobs);
         }
+        _ => {}
+    }
+}
+
+/// Folds a job or breaker event into the resilience scene.
+fn apply_resilience(r: &mut ResilienceScene, c: &mut Counters, at: u64, event: &Event) {
+    match event {
+        Event::JobSubmitted { job } => {
+            c.submitted += 1;
+            c.in_flight += 1;
+            r.submit(job.clone(), at);
+        }
+        Event::JobPicked { job, worker } => r.pick(*job, *worker),
+        Event::AttemptStarted {
+            job,
+            attempt,
+            trial,
+        } => r.start(*job, *attempt, *trial, at),
+        Event::AttemptEnded {
+            job,
+            attempt,
+            result,
+            counted,
+        } => r.finish(*job, *attempt, *result, *counted, at),
+        Event::AttemptRejected {
+            job,
+            attempt,
+            state,
+        } => r.reject(*job, *attempt, *state, at),
+        Event::Backoff {
+            job,
+            delay_ms,
+            backoff_ms,
+        } => r.wait(
+            *job,
+            crate::resilience::Wait {
+                delay_ms: *delay_ms,
+                backoff_ms: *backoff_ms,
+            },
+        ),
+        Event::JobEnded { job, outcome } => {
+            // A job ends once; a repeated end must not count twice.
+            if !r.end(*job, *outcome, at) {
+                return;
+            }
+            match outcome {
+                JobOutcome::Succeeded { .. } => c.completed += 1,
+                JobOutcome::Failed { .. } => c.failed += 1,
+                JobOutcome::Rejected { .. } => c.rejected += 1,
+                JobOutcome::TimedOut { .. } => c.timed_out += 1,
+                JobOutcome::Cancelled => c.cancelled += 1,
+            }
+            c.in_flight = c.in_flight.saturating_sub(1);
+        }
+        Event::BreakerCount { failures } => r.count(*failures),
+        Event::BreakerMoved { from, to } => r.moved(*from, *to, at),
         _ => {}
     }
 }

@@ -7,9 +7,12 @@
 //! when `ctx.token` is cancelled. Whatever it leaves in flight is then
 //! recorded as cancelled by the run.
 
+mod breaker;
 pub mod cancel_fanout;
 pub mod cancel_tree;
 pub mod cancel_workers;
+pub mod circuit_breaker;
+mod downstream;
 pub mod drop_adaptive;
 pub mod drop_basic;
 pub mod drop_blocking;
@@ -18,6 +21,9 @@ pub mod errgroup;
 pub mod graceful_shutdown;
 mod overload;
 pub mod request_values;
+pub mod resilient_pool;
+mod retry;
+pub mod retry_backoff;
 pub mod timeout;
 
 use crate::clock::Clock;
@@ -104,6 +110,9 @@ pub fn info(pattern: PatternId) -> PatternInfo {
         PatternId::Timeout => timeout::info(),
         PatternId::GracefulShutdown => graceful_shutdown::info(),
         PatternId::CancelFanout => cancel_fanout::info(),
+        PatternId::CircuitBreaker => circuit_breaker::info(),
+        PatternId::RetryBackoff => retry_backoff::info(),
+        PatternId::ResilientPool => resilient_pool::info(),
     }
 }
 
@@ -121,6 +130,9 @@ pub async fn run(pattern: PatternId, ctx: Ctx) {
         PatternId::Timeout => timeout::run(ctx).await,
         PatternId::GracefulShutdown => graceful_shutdown::run(ctx).await,
         PatternId::CancelFanout => cancel_fanout::run(ctx).await,
+        PatternId::CircuitBreaker => circuit_breaker::run(ctx).await,
+        PatternId::RetryBackoff => retry_backoff::run(ctx).await,
+        PatternId::ResilientPool => resilient_pool::run(ctx).await,
     }
 }
 
@@ -151,6 +163,29 @@ pub(crate) fn spec(
         default,
         integer: true,
         live,
+        choices: Vec::new(),
+    }
+}
+
+/// A parameter that picks one of `choices` (its value is the index), e.g.
+/// a switch: `choice("jitter", "Jitter", &["off", "on"], 0.0, true)`.
+pub(crate) fn choice(
+    name: &str,
+    label: &str,
+    choices: &[&str],
+    default: f64,
+    live: bool,
+) -> ParamSpec {
+    ParamSpec {
+        choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+        ..spec(
+            name,
+            label,
+            "",
+            (0.0, (choices.len() - 1) as f64),
+            default,
+            live,
+        )
     }
 }
 

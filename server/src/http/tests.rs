@@ -71,7 +71,10 @@ async fn patterns_list_every_parameter_with_its_preset() {
             "errgroup",
             "timeout",
             "graceful-shutdown",
-            "cancel-fanout"
+            "cancel-fanout",
+            "circuit-breaker",
+            "retry-backoff",
+            "resilient-pool"
         ]
     );
     let basic = &patterns[0];
@@ -101,7 +104,102 @@ async fn patterns_list_every_parameter_with_its_preset() {
             pattern.id
         );
         assert_eq!(pattern.family, pattern.id.family());
+        for p in pattern.params.iter().filter(|p| !p.choices.is_empty()) {
+            assert!(
+                p.integer && p.min == 0.0 && p.max == (p.choices.len() - 1) as f64,
+                "{}: choice `{}` must take exactly the index of an option",
+                pattern.id,
+                p.name
+            );
+        }
     }
+}
+
+/// The downstream's switches and the breaker's settings are parameters:
+/// live, validated, and refused with a message that names the problem.
+#[tokio::test]
+async fn failure_controls_apply_live_and_refuse_what_is_out_of_range() {
+    let state = state();
+    let run = "circuit-breaker";
+    let uri = format!("/api/runs/{run}/commands");
+    let (status, body) = post(&state, &uri, json!({"type": "start"})).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("running"))
+    );
+    let (status, body) = post(
+        &state,
+        &uri,
+        json!({"type": "set_params", "params": {"broken": 1, "failure_type": 4, "threshold": 3, "reset_ms": 500}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["status"], "running",
+        "a live change does not restart the run"
+    );
+    assert_eq!(body["params"]["broken"], 1.0);
+    assert_eq!(body["scene"]["family"], "resilience");
+    assert_eq!(body["scene"]["breaker"]["state"], "closed");
+
+    for (params, says) in [
+        (
+            json!({"failure_type": 5}),
+            "`failure_type` must be one of 0 (timeout), 1 (network), 2 (resource), 3 (processing), 4 (validation), got 5",
+        ),
+        (
+            json!({"broken": 0.5}),
+            "`broken` must be one of 0 (off), 1 (on), got 0.5",
+        ),
+        (
+            json!({"threshold": 0}),
+            "`threshold` must be between 1 and 20, got 0",
+        ),
+        (json!({"reset_ms": -1}), "`reset_ms` must be between"),
+        (
+            json!({"failure_pct": 101}),
+            "`failure_pct` must be between 0 and 100, got 101",
+        ),
+        (json!({"jitter": 1}), "has no parameter `jitter`"),
+    ] {
+        let command = json!({"type": "set_params", "params": params});
+        let (status, error, message) = refused(&state, run, command).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{params}: {message}"
+        );
+        assert_eq!(error, "invalid_command", "{params}");
+        assert!(message.contains(says), "{params}: {message}");
+    }
+    let (status, error, _) = refused(
+        &state,
+        run,
+        json!({"type": "set_params", "params": {"threshold": "five"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+    let (status, error, message) = refused(&state, run, json!({"type": "cancel", "node": 1})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, "invalid_command", "{message}");
+
+    let (status, body) = post(
+        &state,
+        "/api/runs/retry-backoff/commands",
+        json!({"type": "set_params", "params": {"jitter": 1, "base_ms": 50}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["params"]["jitter"], 1.0);
+    let (_, body) = post(&state, &uri, json!({"type": "reset"})).await;
+    assert_eq!(
+        body["params"]["broken"], 0.0,
+        "reset goes back to the preset"
+    );
+    assert_eq!(body["params"]["threshold"], 5.0);
 }
 
 #[tokio::test]

@@ -1,0 +1,760 @@
+//! The failure-and-recovery family's picture: jobs that call a downstream
+//! which sometimes fails, the retries each job makes, and the circuit breaker
+//! that stands between the callers and the downstream.
+//!
+//! A job is one unit of the run's work (a call in `circuit-breaker`, a
+//! client's request in `retry-backoff`, a task in `resilient-pool`) and is
+//! what the counters count. Each job makes one or more attempts; a failed
+//! attempt whose kind is retryable is followed by a backoff wait and another
+//! attempt. The breaker reports every change of state as an event, so the
+//! fold keeps each transition, however short the state lasted.
+
+use crate::event::TaskId;
+use serde::{Deserialize, Serialize};
+
+/// How many transitions the breaker's history strip remembers.
+pub const HISTORY: usize = 24;
+/// How many jobs a scene keeps: every live one, and the latest ended ones up
+/// to this many in all, so an endless run does not grow without end.
+pub const MAX_JOBS: usize = 96;
+
+/// The ways a call to the downstream can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    Timeout,
+    Network,
+    Resource,
+    Processing,
+    Validation,
+}
+
+impl FailureKind {
+    /// Every kind, in the order of a failure-type choice and of
+    /// [`ResilienceScene::failures`].
+    pub const ALL: [FailureKind; 5] = [
+        FailureKind::Timeout,
+        FailureKind::Network,
+        FailureKind::Resource,
+        FailureKind::Processing,
+        FailureKind::Validation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Timeout => "timeout",
+            FailureKind::Network => "network",
+            FailureKind::Resource => "resource",
+            FailureKind::Processing => "processing",
+            FailureKind::Validation => "validation",
+        }
+    }
+
+    /// Whether trying again can help. A timeout, a network fault or an
+    /// exhausted resource may pass; a processing or validation error will
+    /// happen again the same way, so retrying only adds load.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            FailureKind::Timeout | FailureKind::Network | FailureKind::Resource
+        )
+    }
+
+    /// The kind at `index` of [`FailureKind::ALL`] (a choice parameter's value).
+    pub fn from_index(index: usize) -> Option<FailureKind> {
+        FailureKind::ALL.get(index).copied()
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The circuit breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    /// Calls go through; consecutive failures are counted.
+    Closed,
+    /// Calls are refused at once until the reset timeout passes.
+    Open,
+    /// One trial call goes through; its result decides.
+    HalfOpen,
+}
+
+impl CircuitState {
+    /// The state as a key, for data attributes.
+    pub fn key(self) -> &'static str {
+        match self {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half-open",
+        }
+    }
+
+    /// The state as the room reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CircuitState::Closed => "CLOSED",
+            CircuitState::Open => "OPEN",
+            CircuitState::HalfOpen => "HALF-OPEN",
+        }
+    }
+
+    /// Why the breaker moves from `from` to `self`, in words.
+    pub fn reason(self, from: CircuitState) -> &'static str {
+        match (from, self) {
+            (CircuitState::Closed, CircuitState::Open) => "failure threshold reached",
+            (CircuitState::Open, CircuitState::HalfOpen) => "reset timeout passed",
+            (CircuitState::HalfOpen, CircuitState::Closed) => "trial call succeeded",
+            (CircuitState::HalfOpen, CircuitState::Open) => "trial call failed",
+            _ => "changed",
+        }
+    }
+}
+
+/// A job as it is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub id: TaskId,
+    /// What the room calls it: "call 17", "client 3", "flaky-1".
+    pub label: String,
+    /// The most retries this job may make after its first attempt.
+    pub max_retries: u32,
+    /// Each attempt's own time limit, if it has one.
+    pub timeout_ms: Option<u32>,
+    /// How this kind of job behaves, e.g. "40 % network failures, 200-500 ms".
+    pub about: Option<String>,
+}
+
+/// How one attempt came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AttemptResult {
+    Succeeded,
+    Failed { kind: FailureKind },
+}
+
+/// Why a job gave up after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiveUp {
+    /// The failure's kind is not worth retrying.
+    NotRetryable,
+    /// It failed on its last allowed attempt.
+    OutOfRetries,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum JobOutcome {
+    /// An attempt succeeded; after more than one, the job recovered.
+    Succeeded { attempts: u32 },
+    /// It gave up after `attempts` attempts; `kind` was the last failure.
+    Failed {
+        attempts: u32,
+        kind: FailureKind,
+        reason: GiveUp,
+    },
+    /// The breaker refused its next attempt, after `attempts` that went through.
+    Rejected { attempts: u32 },
+    /// The run's overall deadline passed first.
+    TimedOut { attempts: u32 },
+    /// The run was stopped first.
+    Cancelled,
+}
+
+impl JobOutcome {
+    pub fn key(self) -> &'static str {
+        match self {
+            JobOutcome::Succeeded { attempts } if attempts > 1 => "recovered",
+            JobOutcome::Succeeded { .. } => "succeeded",
+            JobOutcome::Failed { .. } => "failed",
+            JobOutcome::Rejected { .. } => "rejected",
+            JobOutcome::TimedOut { .. } => "timed_out",
+            JobOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The wait after a failed attempt, before the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    /// How long the job waits.
+    pub delay_ms: u64,
+    /// The policy's delay before jitter (equal to `delay_ms` without jitter).
+    pub backoff_ms: u64,
+}
+
+/// One attempt of a job, as the fold keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Its number within the job, from 1.
+    pub n: u32,
+    pub start_ms: u64,
+    /// When it came back (or was refused); `None` while it is out.
+    pub end_ms: Option<u64>,
+    pub result: Option<AttemptResult>,
+    /// The single call a half-open breaker lets through.
+    pub trial: bool,
+    /// The breaker refused it at once, in this state.
+    pub rejected: Option<CircuitState>,
+    /// Whether the breaker counted its result.
+    pub counted: bool,
+    /// The backoff that followed it.
+    pub wait: Option<Wait>,
+}
+
+/// A job and its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub spec: JobSpec,
+    pub submitted_ms: u64,
+    /// The pool worker that has (or had) it.
+    pub worker: Option<u32>,
+    pub attempts: Vec<Attempt>,
+    pub outcome: Option<JobOutcome>,
+    pub ended_ms: Option<u64>,
+}
+
+impl Job {
+    pub fn id(&self) -> TaskId {
+        self.spec.id
+    }
+
+    /// Attempts that reached the downstream.
+    pub fn calls(&self) -> u32 {
+        self.attempts
+            .iter()
+            .filter(|a| a.rejected.is_none())
+            .count() as u32
+    }
+}
+
+/// One change of the breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: CircuitState,
+    pub to: CircuitState,
+    pub at_ms: u64,
+    /// Consecutive failures counted when it happened.
+    pub failures: u32,
+}
+
+/// The last trial call's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    pub job: TaskId,
+    pub succeeded: bool,
+    pub at_ms: u64,
+}
+
+/// The circuit breaker as viewers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerScene {
+    pub state: CircuitState,
+    /// When it entered its state: an open breaker goes half-open its reset
+    /// timeout after this.
+    pub since_ms: u64,
+    /// Consecutive failures counted toward the threshold.
+    pub failures: u32,
+    /// The job whose trial call is out (half-open).
+    pub trial: Option<TaskId>,
+    pub last_trial: Option<TrialRecord>,
+    /// The latest transitions, oldest first.
+    pub history: Vec<Transition>,
+    /// Every transition since the run started.
+    pub transitions: u64,
+    /// Calls refused in all, and since it last opened.
+    pub rejected: u64,
+    pub rejected_since_open: u64,
+}
+
+impl Default for BreakerScene {
+    fn default() -> Self {
+        BreakerScene {
+            state: CircuitState::Closed,
+            since_ms: 0,
+            failures: 0,
+            trial: None,
+            last_trial: None,
+            history: Vec::new(),
+            transitions: 0,
+            rejected: 0,
+            rejected_since_open: 0,
+        }
+    }
+}
+
+/// The family's scene.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResilienceScene {
+    /// The breaker, for patterns that have one.
+    pub breaker: Option<BreakerScene>,
+    /// Every live job and the latest ended ones, in the order they were made.
+    pub jobs: Vec<Job>,
+    /// Each pool worker's job in hand.
+    pub workers: Vec<Option<TaskId>>,
+    /// Failed attempts by kind, in the order of [`FailureKind::ALL`].
+    pub failures: [u64; 5],
+    /// Attempts that reached the downstream.
+    pub attempts: u64,
+    /// Attempts after a job's first.
+    pub retries: u64,
+    /// Jobs that succeeded after more than one attempt.
+    pub recovered: u64,
+}
+
+impl ResilienceScene {
+    /// An empty scene, with a closed breaker if the pattern has one.
+    pub fn new(with_breaker: bool, workers: u32) -> ResilienceScene {
+        ResilienceScene {
+            breaker: with_breaker.then(BreakerScene::default),
+            workers: vec![None; workers as usize],
+            ..ResilienceScene::default()
+        }
+    }
+
+    pub fn job(&self, id: TaskId) -> Option<&Job> {
+        self.jobs
+            .binary_search_by_key(&id, Job::id)
+            .ok()
+            .map(|i| &self.jobs[i])
+    }
+
+    fn job_mut(&mut self, id: TaskId) -> Option<&mut Job> {
+        let i = self.jobs.binary_search_by_key(&id, Job::id).ok()?;
+        Some(&mut self.jobs[i])
+    }
+
+    /// Failed attempts of `kind`.
+    pub fn failures_of(&self, kind: FailureKind) -> u64 {
+        self.failures[kind.index()]
+    }
+
+    /// Jobs made and not yet ended.
+    pub fn jobs_in_flight(&self) -> u64 {
+        self.jobs.iter().filter(|j| j.outcome.is_none()).count() as u64
+    }
+
+    pub(crate) fn submit(&mut self, spec: JobSpec, at_ms: u64) {
+        if self.jobs.len() >= MAX_JOBS
+            && let Some(i) = self.jobs.iter().position(|j| j.outcome.is_some())
+        {
+            self.jobs.remove(i);
+        }
+        let job = Job {
+            spec,
+            submitted_ms: at_ms,
+            worker: None,
+            attempts: Vec::new(),
+            outcome: None,
+            ended_ms: None,
+        };
+        // Ids grow, so pushing keeps the list sorted; an id out of order
+        // is placed where it belongs.
+        match self.jobs.last() {
+            Some(last) if last.id() >= job.id() => {
+                if let Err(i) = self.jobs.binary_search_by_key(&job.id(), Job::id) {
+                    self.jobs.insert(i, job);
+                }
+            }
+            _ => self.jobs.push(job),
+        }
+    }
+
+    pub(crate) fn pick(&mut self, job: TaskId, worker: u32) {
+        if let Some(j) = self.job_mut(job) {
+            j.worker = Some(worker);
+        }
+        if let Some(slot) = self.workers.get_mut(worker as usize) {
+            *slot = Some(job);
+        }
+    }
+
+    pub(crate) fn start(&mut self, job: TaskId, n: u32, trial: bool, at_ms: u64) {
+        let Some(j) = self.job_mut(job) else { return };
+        j.attempts.push(Attempt {
+            n,
+            start_ms: at_ms,
+            end_ms: None,
+            result: None,
+            trial,
+            rejected: None,
+            counted: false,
+            wait: None,
+        });
+        self.attempts += 1;
+        if n > 1 {
+            self.retries += 1;
+        }
+        if trial && let Some(b) = &mut self.breaker {
+            b.trial = Some(job);
+        }
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        job: TaskId,
+        n: u32,
+        result: AttemptResult,
+        counted: bool,
+        at_ms: u64,
+    ) {
+        if let AttemptResult::Failed { kind } = result {
+            self.failures[kind.index()] += 1;
+        }
+        if let Some(a) = self
+            .job_mut(job)
+            .and_then(|j| j.attempts.iter_mut().rev().find(|a| a.n == n))
+        {
+            a.end_ms = Some(at_ms);
+            a.result = Some(result);
+            a.counted = counted;
+        }
+        if let Some(b) = &mut self.breaker
+            && b.trial == Some(job)
+        {
+            b.trial = None;
+            b.last_trial = Some(TrialRecord {
+                job,
+                succeeded: result == AttemptResult::Succeeded,
+                at_ms,
+            });
+        }
+    }
+
+    pub(crate) fn reject(&mut self, job: TaskId, n: u32, state: CircuitState, at_ms: u64) {
+        if let Some(j) = self.job_mut(job) {
+            j.attempts.push(Attempt {
+                n,
+                start_ms: at_ms,
+                end_ms: Some(at_ms),
+                result: None,
+                trial: false,
+                rejected: Some(state),
+                counted: false,
+                wait: None,
+            });
+        }
+        if let Some(b) = &mut self.breaker {
+            b.rejected += 1;
+            b.rejected_since_open += 1;
+        }
+    }
+
+    pub(crate) fn wait(&mut self, job: TaskId, wait: Wait) {
+        if let Some(a) = self.job_mut(job).and_then(|j| j.attempts.last_mut()) {
+            a.wait = Some(wait);
+        }
+    }
+
+    /// Records a job's end. Returns whether it had not ended before.
+    pub(crate) fn end(&mut self, job: TaskId, outcome: JobOutcome, at_ms: u64) -> bool {
+        let Some(j) = self.job_mut(job) else {
+            return false;
+        };
+        if j.outcome.is_some() {
+            return false;
+        }
+        j.outcome = Some(outcome);
+        j.ended_ms = Some(at_ms);
+        let worker = j.worker;
+        if matches!(outcome, JobOutcome::Succeeded { attempts } if attempts > 1) {
+            self.recovered += 1;
+        }
+        if let Some(slot) = worker.and_then(|w| self.workers.get_mut(w as usize))
+            && *slot == Some(job)
+        {
+            *slot = None;
+        }
+        if let Some(b) = &mut self.breaker
+            && b.trial == Some(job)
+        {
+            b.trial = None;
+        }
+        true
+    }
+
+    pub(crate) fn count(&mut self, failures: u32) {
+        if let Some(b) = &mut self.breaker {
+            b.failures = failures;
+        }
+    }
+
+    pub(crate) fn moved(&mut self, from: CircuitState, to: CircuitState, at_ms: u64) {
+        let b = self.breaker.get_or_insert_with(BreakerScene::default);
+        b.state = to;
+        b.since_ms = at_ms;
+        b.transitions += 1;
+        if to == CircuitState::Open {
+            b.rejected_since_open = 0;
+        }
+        if b.history.len() == HISTORY {
+            b.history.remove(0);
+        }
+        b.history.push(Transition {
+            from,
+            to,
+            at_ms,
+            failures: b.failures,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Envelope, Event};
+    use crate::pattern::PatternId;
+    use crate::scene::RunSnapshot;
+
+    fn fold(pattern: PatternId, events: Vec<(u64, Event)>) -> RunSnapshot {
+        let mut snap = RunSnapshot::new("r", pattern);
+        for (i, (at_ms, event)) in events.into_iter().enumerate() {
+            let env = Envelope {
+                seq: i as u64 + 1,
+                at_ms,
+                event,
+            };
+            snap.apply(&env);
+            assert!(snap.counters.is_conserved(), "after {env:?}");
+            assert_eq!(snap.tasks_in_scene(), snap.counters.in_flight);
+        }
+        snap
+    }
+
+    fn job(id: TaskId) -> Event {
+        Event::JobSubmitted {
+            job: JobSpec {
+                id,
+                label: format!("call {id}"),
+                max_retries: 2,
+                timeout_ms: None,
+                about: None,
+            },
+        }
+    }
+
+    fn moved(from: CircuitState, to: CircuitState) -> Event {
+        Event::BreakerMoved { from, to }
+    }
+
+    #[test]
+    fn a_job_recovers_after_a_retry_and_the_counters_follow() {
+        let failed = AttemptResult::Failed {
+            kind: FailureKind::Network,
+        };
+        let snap = fold(
+            PatternId::RetryBackoff,
+            vec![
+                (0, job(0)),
+                (
+                    0,
+                    Event::AttemptStarted {
+                        job: 0,
+                        attempt: 1,
+                        trial: false,
+                    },
+                ),
+                (
+                    100,
+                    Event::AttemptEnded {
+                        job: 0,
+                        attempt: 1,
+                        result: failed,
+                        counted: false,
+                    },
+                ),
+                (
+                    100,
+                    Event::Backoff {
+                        job: 0,
+                        delay_ms: 200,
+                        backoff_ms: 200,
+                    },
+                ),
+                (
+                    300,
+                    Event::AttemptStarted {
+                        job: 0,
+                        attempt: 2,
+                        trial: false,
+                    },
+                ),
+                (
+                    400,
+                    Event::AttemptEnded {
+                        job: 0,
+                        attempt: 2,
+                        result: AttemptResult::Succeeded,
+                        counted: false,
+                    },
+                ),
+                (
+                    400,
+                    Event::JobEnded {
+                        job: 0,
+                        outcome: JobOutcome::Succeeded { attempts: 2 },
+                    },
+                ),
+            ],
+        );
+        let scene = snap.resilience().expect("a resilience run");
+        assert!(scene.breaker.is_none(), "retry-backoff has no breaker");
+        let j = scene.job(0).expect("job 0");
+        assert_eq!(j.attempts.len(), 2);
+        assert_eq!(j.attempts[0].wait.map(|w| w.delay_ms), Some(200));
+        assert_eq!(j.outcome.map(JobOutcome::key), Some("recovered"));
+        assert_eq!((scene.attempts, scene.retries, scene.recovered), (2, 1, 1));
+        assert_eq!(scene.failures_of(FailureKind::Network), 1);
+        assert_eq!((snap.counters.completed, snap.counters.in_flight), (1, 0));
+    }
+
+    /// A breaker that opens, goes half-open and closes again within a few
+    /// milliseconds (less than one frame) keeps all three transitions, in
+    /// order: the strip is the fold of events, not a sample of the state.
+    #[test]
+    fn every_transition_is_kept_however_short_the_state_lasted() {
+        use CircuitState::{Closed, HalfOpen, Open};
+        let snap = fold(
+            PatternId::CircuitBreaker,
+            vec![
+                (1000, Event::BreakerCount { failures: 5 }),
+                (1000, moved(Closed, Open)),
+                (1001, job(0)),
+                (
+                    1001,
+                    Event::AttemptRejected {
+                        job: 0,
+                        attempt: 1,
+                        state: Open,
+                    },
+                ),
+                (
+                    1001,
+                    Event::JobEnded {
+                        job: 0,
+                        outcome: JobOutcome::Rejected { attempts: 0 },
+                    },
+                ),
+                (1005, moved(Open, HalfOpen)),
+                (1005, job(1)),
+                (
+                    1005,
+                    Event::AttemptStarted {
+                        job: 1,
+                        attempt: 1,
+                        trial: true,
+                    },
+                ),
+                (
+                    1009,
+                    Event::AttemptEnded {
+                        job: 1,
+                        attempt: 1,
+                        result: AttemptResult::Succeeded,
+                        counted: true,
+                    },
+                ),
+                (1009, Event::BreakerCount { failures: 0 }),
+                (1009, moved(HalfOpen, Closed)),
+                (
+                    1009,
+                    Event::JobEnded {
+                        job: 1,
+                        outcome: JobOutcome::Succeeded { attempts: 1 },
+                    },
+                ),
+            ],
+        );
+        let b = snap
+            .resilience()
+            .and_then(|s| s.breaker.as_ref())
+            .expect("a breaker");
+        let steps: Vec<_> = b.history.iter().map(|t| (t.from, t.to, t.at_ms)).collect();
+        assert_eq!(
+            steps,
+            [
+                (Closed, Open, 1000),
+                (Open, HalfOpen, 1005),
+                (HalfOpen, Closed, 1009)
+            ]
+        );
+        assert_eq!(b.history[0].failures, 5);
+        assert_eq!((b.state, b.failures, b.trial), (Closed, 0, None));
+        assert_eq!(b.last_trial.map(|t| t.succeeded), Some(true));
+        assert_eq!((b.rejected, snap.counters.rejected), (1, 1));
+    }
+
+    #[test]
+    fn an_endless_run_keeps_every_live_job_and_the_latest_ended() {
+        let mut events = Vec::new();
+        for id in 0..(MAX_JOBS as u32 + 40) {
+            events.push((u64::from(id), job(id)));
+            if id != 3 {
+                events.push((
+                    u64::from(id),
+                    Event::JobEnded {
+                        job: id,
+                        outcome: JobOutcome::Cancelled,
+                    },
+                ));
+            }
+        }
+        let snap = fold(PatternId::CircuitBreaker, events);
+        let scene = snap.resilience().expect("a resilience run");
+        assert_eq!(scene.jobs.len(), MAX_JOBS);
+        assert!(scene.job(3).is_some_and(|j| j.outcome.is_none()));
+        assert_eq!(scene.jobs.last().map(Job::id), Some(MAX_JOBS as u32 + 39));
+        assert_eq!(snap.counters.in_flight, 1);
+    }
+
+    #[test]
+    fn a_resilience_snapshot_round_trips_through_json() {
+        let snap = fold(
+            PatternId::ResilientPool,
+            vec![
+                (
+                    0,
+                    Event::Reset {
+                        params: Default::default(),
+                        seed: 1,
+                        capacity: 0,
+                        workers: 3,
+                    },
+                ),
+                (0, job(0)),
+                (0, Event::JobPicked { job: 0, worker: 1 }),
+                (
+                    0,
+                    Event::AttemptStarted {
+                        job: 0,
+                        attempt: 1,
+                        trial: false,
+                    },
+                ),
+                (
+                    5,
+                    Event::AttemptEnded {
+                        job: 0,
+                        attempt: 1,
+                        result: AttemptResult::Failed {
+                            kind: FailureKind::Processing,
+                        },
+                        counted: true,
+                    },
+                ),
+                (5, Event::BreakerCount { failures: 1 }),
+            ],
+        );
+        let json = serde_json::to_string(&snap).expect("serializes");
+        let back: RunSnapshot = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, snap);
+        assert_eq!(
+            snap.resilience().map(|s| s.workers.clone()),
+            Some(vec![None, Some(0), None])
+        );
+    }
+}
