@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod present;
+pub mod resilience;
 pub mod tree;
 
 use self::clock::VirtualClock;

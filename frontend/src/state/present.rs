@@ -74,8 +74,19 @@ pub fn trim_number(value: f64, decimals: usize) -> String {
     }
 }
 
-/// A parameter's current value with its unit, as its slider shows it.
+/// The option a choice parameter's value picks, by index; `None` for a
+/// parameter without choices or a value outside them.
+pub fn choice_index(spec: &ParamSpec, value: f64) -> Option<usize> {
+    let index = value.round();
+    (index >= 0.0 && (index as usize) < spec.choices.len()).then_some(index as usize)
+}
+
+/// A parameter's current value with its unit, as its slider shows it; a
+/// choice reads as the option's name.
 pub fn param_text(spec: &ParamSpec, value: f64) -> String {
+    if let Some(name) = choice_index(spec, value).and_then(|i| spec.choices.get(i)) {
+        return name.clone();
+    }
     let number = if spec.integer {
         format!("{value:.0}")
     } else {
@@ -170,6 +181,7 @@ mod tests {
             default: 30.0,
             integer,
             live: true,
+            choices: Vec::new(),
         }
     }
 
@@ -242,6 +254,24 @@ mod tests {
         assert_eq!(param_text(&spec("work_ms", "ms", false), 12.5), "12.5 ms");
         assert_eq!(param_step(&spec("x", "", true)), 1.0);
         assert_eq!(param_step(&spec("x", "", false)), 10.0);
+    }
+
+    #[test]
+    fn a_choice_reads_as_its_option_name() {
+        let mut kind = spec("failure_type", "", true);
+        kind.choices = ["timeout", "network", "resource"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(param_text(&kind, 1.0), "network");
+        assert_eq!(choice_index(&kind, 2.0), Some(2));
+        assert_eq!(choice_index(&kind, 3.0), None, "outside the options");
+        assert_eq!(choice_index(&kind, -1.0), None);
+        assert_eq!(
+            param_text(&kind, 7.0),
+            "7",
+            "an unknown option shows its number"
+        );
+        assert_eq!(choice_index(&spec("workers", "", true), 0.0), None);
     }
 
     #[test]

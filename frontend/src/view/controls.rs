@@ -1,5 +1,7 @@
-//! The run's controls: lifecycle buttons, the clock's speed, and one slider
-//! per parameter, built from the pattern's `ParamSpec`s.
+//! The run's controls: lifecycle buttons, the clock's speed, and one control
+//! per parameter, built from the pattern's `ParamSpec`s: a slider, or for a
+//! parameter with a few named options (a switch, a kind) a row of buttons
+//! that behaves as a radio group.
 //!
 //! Sliders send their value on `change` (when released), not on every
 //! `input`, so dragging does not restart a run dozens of times.
@@ -8,11 +10,13 @@ use super::{Ctx, ctx, dynamic, run_memo, text};
 use crate::net;
 use crate::state::Model;
 use crate::state::present::{
-    param_hint, param_step, param_text, slider_to_speed, speed_text, speed_to_slider, trim_number,
+    choice_index, param_hint, param_step, param_text, slider_to_speed, speed_text, speed_to_slider,
+    trim_number,
 };
 use leptos::prelude::*;
 use shared::{Command, ParamSpec, Params, PatternId, RunStatus};
 use std::time::Duration;
+use wasm_bindgen::JsCast;
 
 /// How long a released slider shows its own value while waiting for the
 /// server to confirm it (or refuse it, in which case the server's value returns).
@@ -138,7 +142,13 @@ pub fn Controls(run: String, pattern: PatternId) -> impl IntoView {
                     specs
                         .get()
                         .into_iter()
-                        .map(|spec| view! { <ParamSlider run=run.clone() spec /> })
+                        .map(|spec| {
+                            if spec.choices.is_empty() {
+                                view! { <ParamSlider run=run.clone() spec /> }.into_any()
+                            } else {
+                                view! { <ParamChoice run=run.clone() spec /> }.into_any()
+                            }
+                        })
                         .collect_view()
                         .into_any()
                 })}
@@ -296,6 +306,125 @@ fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
                 param_hint(&hint_spec, shown()).map(|hint| view! { <div class="field-hint">{hint}</div> }).into_any()
             })}
         </div>
+    }
+}
+
+/// A parameter with named options: one button per option, as a radio
+/// group (arrow keys move the choice, Tab leaves the group). A click sends
+/// the option's index at once.
+#[component]
+fn ParamChoice(run: String, spec: ParamSpec) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let name = spec.name.clone();
+    let server = {
+        let name = name.clone();
+        run_memo(&run, move |s| s.params.get(&name).copied())
+    };
+    let pending = pending_value(server);
+    let default = spec.default;
+    let shown = move || pending.get().or(server.get().flatten()).unwrap_or(default);
+    let picked = {
+        let spec = spec.clone();
+        Memo::new(move |_| choice_index(&spec, shown()))
+    };
+    let pick = {
+        let name = name.clone();
+        Callback::new(move |index: usize| {
+            let value = index as f64;
+            commit(pending, value);
+            let params = Params::from([(name.clone(), value)]);
+            let command = vec![Command::SetParams { params }];
+            net::send_then(model, run.clone(), command, move |ok| refused(pending, ok));
+        })
+    };
+    let count = spec.choices.len();
+    let label_id = format!("param-{name}");
+    let text_spec = spec.clone();
+    view! {
+        <div class="field field-choice" data-live=spec.live.to_string()>
+            <div class="field-head">
+                <span class="field-label" id=label_id.clone()>
+                    {spec.label.clone()}
+                    {(!spec.live)
+                        .then(|| {
+                            view! {
+                                <span class="restarts" title="changing it restarts the run">
+                                    " ↻"
+                                </span>
+                            }
+                        })}
+                </span>
+                <output class="field-value">{text(move || param_text(&text_spec, shown()))}</output>
+            </div>
+            <div class="choices" role="radiogroup" aria-labelledby=label_id data-param=name>
+                {spec
+                    .choices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, option)| {
+                        let checked = move || picked.get() == Some(i);
+                        // One option is reachable with Tab: the picked one, or the first.
+                        let reachable = move || checked() || (i == 0 && picked.get().is_none());
+                        view! {
+                            <button
+                                type="button"
+                                class="choice"
+                                role="radio"
+                                data-choice=i
+                                aria-checked=text(move || checked().to_string())
+                                tabindex=text(move || if reachable() { "0" } else { "-1" }.to_owned())
+                                on:click=move |_| pick.run(i)
+                                on:keydown=move |ev| {
+                                    let step = match ev.key().as_str() {
+                                        "ArrowRight" | "ArrowDown" => 1,
+                                        "ArrowLeft" | "ArrowUp" => count - 1,
+                                        _ => return,
+                                    };
+                                    ev.prevent_default();
+                                    let next = (i + step) % count;
+                                    pick.run(next);
+                                    focus_sibling(&ev, i, next);
+                                }
+                            >
+                                {option.clone()}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </div>
+    }
+}
+
+/// Moves the keyboard focus from option `from` of a choice group to
+/// option `to`.
+fn focus_sibling(ev: &web_sys::KeyboardEvent, from: usize, to: usize) {
+    let Some(mut el) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    if to < from {
+        for _ in to..from {
+            match el.previous_element_sibling() {
+                Some(prev) => el = prev,
+                None => return,
+            }
+        }
+    } else {
+        for _ in from..to {
+            match el.next_element_sibling() {
+                Some(next) => el = next,
+                None => return,
+            }
+        }
+    }
+    // `focus` belongs to HTMLElement, which the app does not bind: call it by name.
+    if let Ok(focus) = js_sys::Reflect::get(&el, &"focus".into())
+        && let Some(focus) = focus.dyn_ref::<js_sys::Function>()
+    {
+        let _ = focus.call0(&el);
     }
 }
 

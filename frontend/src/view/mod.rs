@@ -3,12 +3,14 @@
 //!
 //! Each pattern has its view file (`drop_basic.rs`, `cancel_tree.rs`, ...),
 //! composed from its family's shared pieces: `overload.rs` (producer, queue,
-//! workers, drop bin) or `tree.rs` (the cancellation tree).
+//! workers, drop bin), `tree.rs` (the cancellation tree) or `resilience.rs`
+//! (the circuit breaker, the downstream, the attempt timelines).
 
 mod cancel_fanout;
 mod cancel_tree;
 mod cancel_workers;
 mod chrome;
+mod circuit_breaker;
 mod controls;
 mod counters;
 mod drop_adaptive;
@@ -20,6 +22,9 @@ mod graceful_shutdown;
 mod overload;
 mod page;
 mod request_values;
+mod resilience;
+mod resilient_pool;
+mod retry_backoff;
 mod timeout;
 mod tree;
 

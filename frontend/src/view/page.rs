@@ -5,6 +5,7 @@ use super::cancel_fanout::CancelFanout;
 use super::cancel_tree::CancelTree;
 use super::cancel_workers::CancelWorkers;
 use super::chrome::NotFound;
+use super::circuit_breaker::CircuitBreaker;
 use super::controls::Controls;
 use super::drop_adaptive::DropAdaptive;
 use super::drop_basic::DropBasic;
@@ -13,6 +14,8 @@ use super::drop_priority::DropPriority;
 use super::errgroup::Errgroup;
 use super::graceful_shutdown::GracefulShutdown;
 use super::request_values::RequestValues;
+use super::resilient_pool::ResilientPool;
+use super::retry_backoff::RetryBackoff;
 use super::timeout::Timeout;
 use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
 use crate::net;
@@ -95,6 +98,9 @@ fn scene(pattern: PatternId, run: String) -> AnyView {
         PatternId::Timeout => view! { <Timeout run /> }.into_any(),
         PatternId::GracefulShutdown => view! { <GracefulShutdown run /> }.into_any(),
         PatternId::CancelFanout => view! { <CancelFanout run /> }.into_any(),
+        PatternId::CircuitBreaker => view! { <CircuitBreaker run /> }.into_any(),
+        PatternId::RetryBackoff => view! { <RetryBackoff run /> }.into_any(),
+        PatternId::ResilientPool => view! { <ResilientPool run /> }.into_any(),
     }
 }
 
