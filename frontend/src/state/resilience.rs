@@ -118,14 +118,26 @@ pub fn two_lines(label: &str) -> (String, String) {
     }
 }
 
-/// The count toward the threshold: "3 / 5 failures".
-pub fn failures_text(failures: u32, threshold: u32) -> String {
+/// The failure count toward the threshold, and a note: ("3 / 5 failures",
+/// "in a row"). Failed trials keep counting past the threshold, where
+/// "7 / 5" would read as a mistake: ("7 failures", "in a row · threshold 5").
+pub fn failures_text(failures: u32, threshold: u32) -> (String, String) {
     let noun = if threshold == 1 {
         "failure"
     } else {
         "failures"
     };
-    format!("{failures} / {threshold} {noun}")
+    if failures > threshold {
+        (
+            format!("{failures} failures"),
+            format!("in a row · threshold {threshold}"),
+        )
+    } else {
+        (
+            format!("{failures} / {threshold} {noun}"),
+            "in a row".to_owned(),
+        )
+    }
 }
 
 /// One pip per failure the threshold allows (at most [`MAX_PIPS`]), lit
@@ -592,17 +604,15 @@ impl Extent {
     }
 
     /// The axis the timelines share at virtual time `now`: from the first
-    /// submission to the latest of what is planned, `also_ms` (an instant
-    /// worth seeing, such as the overall deadline) and, while some job is
+    /// submission to the latest of what is planned and, while some job is
     /// still going, `now`. Once every job has ended the axis stays put, so
     /// a finished burst is not squeezed to the left as the clock runs on.
-    pub fn axis(self, now: f64, also_ms: Option<u64>) -> Axis {
+    /// A far-off instant such as the pool's overall deadline does not
+    /// stretch it: the work would shrink to a corner.
+    pub fn axis(self, now: f64) -> Axis {
         let now = if self.open { now.max(0.0) as u64 } else { 0 };
-        let latest = self.latest_ms.max(now).saturating_sub(self.start_ms);
-        // The extra instant may sit right at the end: it is a mark, not a
-        // block that needs room after it.
-        let also = also_ms.map_or(0, |a| a.saturating_sub(self.start_ms));
-        Axis::round_up(self.start_ms, (latest as f64 * HEADROOM).max(also as f64))
+        let latest = self.latest_ms.max(now);
+        Axis::fit(self.start_ms, latest)
     }
 }
 
@@ -1139,8 +1149,12 @@ mod tests {
 
     #[test]
     fn failures_count_toward_the_threshold() {
-        assert_eq!(failures_text(3, 5), "3 / 5 failures");
-        assert_eq!(failures_text(0, 1), "0 / 1 failure");
+        assert_eq!(failures_text(3, 5).0, "3 / 5 failures");
+        assert_eq!(failures_text(0, 1).0, "0 / 1 failure");
+        assert_eq!(
+            failures_text(7, 5),
+            ("7 failures".to_owned(), "in a row · threshold 5".to_owned())
+        );
         assert_eq!(pips(3, 5), [true, true, true, false, false]);
         assert_eq!(
             pips(9, 5),
@@ -1374,19 +1388,13 @@ mod tests {
                 open: true
             }
         );
-        assert_eq!(extent.axis(450.0, None).len_ms, 1_000);
-        assert_eq!(extent.axis(1_450.0, None).len_ms, 2_000, "now is in view");
-        let axis = extent.axis(450.0, Some(10_000));
-        assert_eq!(
-            (axis.start_ms, axis.len_ms),
-            (0, 10_000),
-            "the deadline is in view, at the end"
-        );
-        assert_eq!(extent.axis(9_900.0, Some(10_000)).len_ms, 15_000);
+        assert_eq!(extent.axis(450.0).len_ms, 1_000);
+        assert_eq!(extent.axis(1_450.0).len_ms, 2_000, "now is in view");
+        assert_eq!(extent.axis(9_900.0).len_ms, 15_000);
         let done = Extent::of(&[ended]);
         assert_eq!((done.latest_ms, done.open), (320, false));
         assert_eq!(
-            done.axis(60_000.0, None).len_ms,
+            done.axis(60_000.0).len_ms,
             1_000,
             "once every job ended the axis no longer follows the clock"
         );

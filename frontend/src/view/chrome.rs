@@ -102,22 +102,24 @@ fn nav_link(info: PatternInfo) -> impl IntoView {
     let status = Memo::new(move |_| model.with(|m| m.run(run).map(|s| (s.status, s.clock.paused))));
     view! {
         <A href=format!("/p/{run}")>
+            // The status is a glyph beside the title, one line per pattern, so
+            // every family fits on one screen; the word is there for readers.
             <span class="nav-link">
-                <span class="nav-title">{info.title}</span>
                 {dynamic(move || {
                     status
                         .get()
                         .map(|(status, paused)| {
                             let (icon, word) = status_text(status, paused);
                             view! {
-                                <span class="nav-status" data-status=status_key(status, paused)>
+                                <span class="nav-status" data-status=status_key(status, paused) title=word>
                                     <span aria-hidden="true">{icon}</span>
-                                    {word}
+                                    <span class="sr-only">{word}</span>
                                 </span>
                             }
                         })
                         .into_any()
                 })}
+                <span class="nav-title">{info.title}</span>
             </span>
         </A>
     }

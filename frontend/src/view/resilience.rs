@@ -128,12 +128,15 @@ fn state_node(s: CircuitState, current: Memo<Option<CircuitState>>) -> impl Into
     let (x, y) = centre(s);
     let is_now = move || current.get() == Some(s);
     let shape = match s {
-        CircuitState::Closed => view! { <circle class="node-shape" cx=x cy=y r=R /> }.into_any(),
+        CircuitState::Closed => {
+            view! { <circle class="node-shape" data-shape="circle" cx=x cy=y r=R /> }.into_any()
+        }
         CircuitState::Open => {
-            view! { <polygon class="node-shape" points=octagon(x, y, R) /> }.into_any()
+            view! { <polygon class="node-shape" data-shape="octagon" points=octagon(x, y, R) /> }
+                .into_any()
         }
         CircuitState::HalfOpen => view! {
-            <circle class="node-shape" cx=x cy=y r=R />
+            <circle class="node-shape" data-shape="half-filled circle" cx=x cy=y r=R />
             <path class="node-half" d=format!("M {x} {} A {R} {R} 0 0 0 {x} {} Z", y - R, y + R) />
         }
         .into_any(),
@@ -314,8 +317,11 @@ fn BreakerStatus(run: String, breaker: Memo<Option<Option<BreakerScene>>>) -> im
                     })}
                 </span>
                 <span class="pip-text">
-                    {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or(DEFAULT_THRESHOLD)))}
-                    <span class="pip-note">" in a row"</span>
+                    {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or(DEFAULT_THRESHOLD)).0)}
+                    " "
+                    <span class="pip-note">
+                        {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or(DEFAULT_THRESHOLD)).1)}
+                    </span>
                 </span>
             </div>
             <div class="countdown" hidden=move || opened.get().is_none() role="timer">
@@ -525,7 +531,7 @@ pub fn Timelines(run: String, rows: Rows) -> impl IntoView {
         }
     });
     // Recomputed every frame, but passed on only when its round length steps up.
-    let axis = Memo::new(move |_| extent.get().axis(now.get(), deadline_at.get()));
+    let axis = Memo::new(move |_| extent.get().axis(now.get()));
     let ids = Memo::new(move |_| {
         jobs.with(|j| {
             j.as_deref()
@@ -557,6 +563,7 @@ pub fn Timelines(run: String, rows: Rows) -> impl IntoView {
                     <div class="track track-axis">
                         {dynamic(move || {
                             let axis = axis.get();
+                            // A deadline past the end of the axis is named at its edge.
                             let deadline = deadline_at.get().map(|at| (at, axis.pct(at as f64)));
                             // The deadline's label ends at its line: the ticks just
                             // before it would be hidden under it.
@@ -590,6 +597,7 @@ pub fn Timelines(run: String, rows: Rows) -> impl IntoView {
                         {move || {
                             deadline_at
                                 .get()
+                                .filter(|at| *at <= axis.get().start_ms + axis.get().len_ms)
                                 .map(|at| {
                                     view! {
                                         <span

@@ -23,8 +23,8 @@ pub fn ResilientPool(run: String) -> impl IntoView {
                     <DownstreamPanel run=run.clone() compact=true />
                 </div>
             </div>
-            <HistoryStrip run=run.clone() />
             <Timelines run=run.clone() rows=Rows::Tasks />
+            <HistoryStrip run=run.clone() />
             <ResilienceCounters run />
         </div>
     }
@@ -85,7 +85,7 @@ fn PoolWorker(run: String, looks: Memo<Option<Vec<WorkerLook>>>, index: usize) -
                     _ => act.text(of_max, 0.0),
                 });
                 view! {
-                    <span class="pool-job" data-job=id>{label}</span>
+                    <span class="pool-job" data-worker-job=id>{label}</span>
                     <span class="pool-activity">
                         <span class="pool-activity-glyph" aria-hidden="true">
                             {match act {
