@@ -250,13 +250,7 @@ fn SpeedSlider(run: String) -> impl IntoView {
 fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let name = spec.name.clone();
-    let server = {
-        let name = name.clone();
-        run_memo(&run, move |s| s.params.get(&name).copied())
-    };
-    let pending = pending_value(server);
-    let default = spec.default;
-    let shown = move || pending.get().or(server.get().flatten()).unwrap_or(default);
+    let (pending, shown) = param_value(&run, &spec);
     let id = format!("param-{name}");
     let text_spec = spec.clone();
     let hint_spec = spec.clone();
@@ -265,15 +259,7 @@ fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
         <div class="field" data-live=spec.live.to_string()>
             <label for=id.clone()>
                 <span class="field-label">
-                    {spec.label.clone()}
-                    {(!spec.live)
-                        .then(|| {
-                            view! {
-                                <span class="restarts" title="changing it restarts the run">
-                                    " ↻"
-                                </span>
-                            }
-                        })}
+                    {label_text(&spec)}
                 </span>
                 <output class="field-value">{text(move || param_text(&text_spec, shown()))}</output>
             </label>
@@ -316,13 +302,7 @@ fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
 fn ParamChoice(run: String, spec: ParamSpec) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let name = spec.name.clone();
-    let server = {
-        let name = name.clone();
-        run_memo(&run, move |s| s.params.get(&name).copied())
-    };
-    let pending = pending_value(server);
-    let default = spec.default;
-    let shown = move || pending.get().or(server.get().flatten()).unwrap_or(default);
+    let (pending, shown) = param_value(&run, &spec);
     let picked = {
         let spec = spec.clone();
         Memo::new(move |_| choice_index(&spec, shown()))
@@ -344,15 +324,7 @@ fn ParamChoice(run: String, spec: ParamSpec) -> impl IntoView {
         <div class="field field-choice" data-live=spec.live.to_string()>
             <div class="field-head">
                 <span class="field-label" id=label_id.clone()>
-                    {spec.label.clone()}
-                    {(!spec.live)
-                        .then(|| {
-                            view! {
-                                <span class="restarts" title="changing it restarts the run">
-                                    " ↻"
-                                </span>
-                            }
-                        })}
+                    {label_text(&spec)}
                 </span>
                 <output class="field-value">{text(move || param_text(&text_spec, shown()))}</output>
             </div>
@@ -428,6 +400,24 @@ fn focus_sibling(ev: &web_sys::KeyboardEvent, from: usize, to: usize) {
     }
 }
 
+/// A parameter's field: the value a viewer has just set while the server
+/// has not confirmed it (`pending`), and what the field shows (that, or the
+/// server's value, or the preset).
+fn param_value(
+    run: &str,
+    spec: &ParamSpec,
+) -> (
+    RwSignal<Option<f64>>,
+    impl Fn() -> f64 + Copy + Send + Sync + use<>,
+) {
+    let name = spec.name.clone();
+    let server = run_memo(run, move |s| s.params.get(&name).copied());
+    let pending = pending_value(server);
+    let default = spec.default;
+    let shown = move || pending.get().or(server.get().flatten()).unwrap_or(default);
+    (pending, shown)
+}
+
 /// A slider's own value while it is being dragged or was just released,
 /// dropped as soon as the server's value changes.
 fn pending_value<T>(server: Memo<Option<T>>) -> RwSignal<Option<f64>>
@@ -465,4 +455,16 @@ fn commit(pending: RwSignal<Option<f64>>, value: f64) {
         },
         CONFIRM_WAIT,
     );
+}
+
+/// A parameter's label, marked when a change restarts the run.
+fn label_text(spec: &ParamSpec) -> impl IntoView + use<> {
+    let restarts = (!spec.live).then(|| {
+        view! {
+            <span class="restarts" title="changing it restarts the run">
+                " ↻"
+            </span>
+        }
+    });
+    view! { {spec.label.clone()} {restarts} }
 }

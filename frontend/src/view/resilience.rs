@@ -14,6 +14,7 @@
 use super::counters::counter;
 use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
 use crate::net;
+use crate::state::Model;
 use crate::state::present::duration_text;
 use crate::state::resilience::{
     Axis, BUCKET_MS, DEFAULT_THRESHOLD, Downstream, Extent, HistoryEntry, KindBar, MOVES, Piece,
@@ -427,6 +428,27 @@ pub fn HistoryStrip(run: String) -> impl IntoView {
 
 /// The simulated downstream: healthy or broken in words and shape, its
 /// settings in words, and the big switch that breaks or heals it.
+/// Sets a switch parameter (`broken`, `jitter`) to `on`; `pending` is
+/// true until the server has answered.
+pub fn flip_switch(
+    model: RwSignal<Model>,
+    run: &str,
+    name: &str,
+    on: bool,
+    pending: RwSignal<bool>,
+) {
+    pending.set(true);
+    let params = Params::from([(name.to_owned(), if on { 1.0 } else { 0.0 })]);
+    net::send_then(
+        model,
+        run.to_owned(),
+        vec![Command::SetParams { params }],
+        move |_| {
+            pending.try_set(false);
+        },
+    );
+}
+
 #[component]
 pub fn DownstreamPanel(run: String, #[prop(optional)] compact: bool) -> impl IntoView {
     let Ctx { model, .. } = ctx();
@@ -434,17 +456,7 @@ pub fn DownstreamPanel(run: String, #[prop(optional)] compact: bool) -> impl Int
     let broken = move || look.with(|l| l.as_ref().is_some_and(|l| l.broken));
     let pending = RwSignal::new(false);
     let toggle = move |_| {
-        let to = if broken() { 0.0 } else { 1.0 };
-        pending.set(true);
-        let params = Params::from([("broken".to_owned(), to)]);
-        net::send_then(
-            model,
-            run.clone(),
-            vec![Command::SetParams { params }],
-            move |_| {
-                pending.try_set(false);
-            },
-        );
+        flip_switch(model, &run, "broken", !broken(), pending);
     };
     view! {
         <section

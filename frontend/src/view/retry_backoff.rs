@@ -5,12 +5,12 @@
 //! thundering herd: spikes in the "attempts per 100 ms" strip); with
 //! jitter their retries spread out.
 
-use super::resilience::{DownstreamPanel, ResilienceCounters, Rows, Timelines};
+use super::resilience::{DownstreamPanel, ResilienceCounters, Rows, Timelines, flip_switch};
 use super::{Ctx, ctx, run_memo, text};
 use crate::net;
 use crate::state::resilience::switch_on;
 use leptos::prelude::*;
-use shared::{Command, Params, PatternId};
+use shared::{Command, PatternId};
 
 #[component]
 pub fn RetryBackoff(run: String) -> impl IntoView {
@@ -45,17 +45,7 @@ fn JitterSwitch(run: String) -> impl IntoView {
     let flip = {
         let run = run.clone();
         move |_| {
-            let to = if on() { 0.0 } else { 1.0 };
-            pending.set(true);
-            let params = Params::from([("jitter".to_owned(), to)]);
-            net::send_then(
-                model,
-                run.clone(),
-                vec![Command::SetParams { params }],
-                move |_| {
-                    pending.try_set(false);
-                },
-            );
+            flip_switch(model, &run, "jitter", !on(), pending);
         }
     };
     let restart = move |_| net::send(model, run.clone(), vec![Command::Restart]);
