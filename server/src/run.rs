@@ -6,16 +6,16 @@
 //! every engine task to exit before the run says it is stopped.
 
 use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
-use crate::engines::{self, Ctx};
+use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
 use crate::tree::{Tree, TreeError};
 use serde::Serialize;
 use shared::{
-    Command, Envelope, Event, Family, JobOutcome, NodeKind, Params, PatternId, RunSnapshot,
-    RunStatus, Scene, TaskEnd,
+    Command, Envelope, Event, Family, ItemEnd, JobOutcome, NodeKind, Params, PatternId,
+    RunSnapshot, RunStatus, Scene, TaskEnd,
 };
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -26,6 +26,19 @@ const DEFAULT_STEP: Duration = Duration::from_millis(100);
 const MAX_STEP: Duration = Duration::from_secs(60);
 /// The furthest a viewer may put a deadline: ten minutes of virtual time.
 const MAX_DEADLINE_MS: i64 = 600_000;
+/// How long a viewer's order waits for the engine's answer (real time).
+const ORDER_WAIT: Duration = Duration::from_secs(2);
+
+/// A command's name as it is written in JSON.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Drain => "drain",
+        Command::Subscribe { .. } => "subscribe",
+        Command::Unsubscribe { .. } => "unsubscribe",
+        Command::Panic { .. } => "panic",
+        _ => "this",
+    }
+}
 
 /// Why a command was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -70,6 +83,10 @@ pub enum CommandError {
     Deadline(i64),
     #[error(transparent)]
     Tree(#[from] TreeError),
+    #[error("pattern `{0}` takes no `{1}` command")]
+    NotForPattern(PatternId, &'static str),
+    #[error(transparent)]
+    Order(#[from] OrderError),
 }
 
 /// What the engine writes through: stamps, folds and queues each event.
@@ -163,6 +180,7 @@ struct Engine {
     task: JoinHandle<()>,
     tree: Arc<OnceLock<Tree>>,
     leaks: TaskTracker,
+    orders: mpsc::Sender<Order>,
 }
 
 /// A run of a pattern, shared by the hub and the HTTP handlers.
@@ -350,8 +368,40 @@ impl Run {
             }
             Command::Fail { node } => self.with_tree(|tree| tree.make_fail(node)).await?,
             Command::Shutdown => self.with_tree(Tree::shutdown).await?,
+            Command::Drain
+            | Command::Subscribe { .. }
+            | Command::Unsubscribe { .. }
+            | Command::Panic { .. } => self.order(command).await?,
         }
         Ok(self.snapshot())
+    }
+
+    /// Hands a command to the live engine itself and waits for its answer.
+    async fn order(&self, command: Command) -> Result<(), CommandError> {
+        if !engines::takes(self.pattern, &command) {
+            return Err(CommandError::NotForPattern(
+                self.pattern,
+                command_name(&command),
+            ));
+        }
+        let orders = {
+            let engine = self.engine.lock().await;
+            engine
+                .as_ref()
+                .filter(|e| !e.task.is_finished())
+                .map(|e| e.orders.clone())
+                .ok_or(CommandError::NotRunning)?
+        };
+        let (reply, answer) = oneshot::channel();
+        orders
+            .send(Order { command, reply })
+            .await
+            .map_err(|_| CommandError::NotRunning)?;
+        // An engine that ends before it reads the order drops the reply.
+        match tokio::time::timeout(ORDER_WAIT, answer).await {
+            Ok(Ok(answer)) => Ok(answer?),
+            Ok(Err(_)) | Err(_) => Err(CommandError::NotRunning),
+        }
     }
 
     /// Runs a viewer's command on the live engine's cancellation tree.
@@ -456,12 +506,14 @@ impl Run {
         self.emit_reset();
         let token = self.root.child_token();
         let sink = self.sink();
+        let (orders, inbox) = mpsc::channel(ORDERS);
         let ctx = Ctx::new(
             self.core.clock.clone(),
             sink.clone(),
             token.clone(),
             self.params.subscribe(),
             self.seed(),
+            inbox,
         );
         if self.pattern.family() == Family::Cancellation {
             // Made now, so a viewer's command finds it even before the
@@ -496,6 +548,7 @@ impl Run {
             task,
             tree,
             leaks,
+            orders,
         });
     }
 
@@ -566,6 +619,14 @@ fn cancel_in_flight(sink: &Sink) {
                 .map(|j| Event::JobEnded {
                     job: j.id(),
                     outcome: JobOutcome::Cancelled,
+                })
+                .collect(),
+            Scene::Flow(f) => f
+                .items
+                .iter()
+                .map(|i| Event::ItemEnded {
+                    item: i.id(),
+                    end: ItemEnd::Cancelled,
                 })
                 .collect(),
         };
@@ -644,6 +705,37 @@ mod tests {
             // Stopping reclaims even the leak: nothing of the run is left.
             run.command(Command::Stop).await.expect("stop");
             assert_eq!(run.snapshot().counters.in_flight, 0, "{pattern}");
+            tracker.close();
+            assert!(
+                tracker.is_empty(),
+                "{pattern}: a task of the run is still alive"
+            );
+        }
+    }
+
+    /// Every pattern, stopped part-way through a busy moment: the stop
+    /// returns only once every task of the engine has exited, and every
+    /// task that was in flight is counted as cancelled. Nothing leaks.
+    #[tokio::test(start_paused = true)]
+    async fn a_stopped_run_of_any_pattern_leaves_no_task_alive() {
+        for pattern in PatternId::ALL {
+            let tracker = TaskTracker::new();
+            let run = run_of(pattern, &tracker);
+            run.command(Command::Start).await.expect("start");
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let before = run.snapshot();
+            run.command(Command::Stop).await.expect("stop");
+            let snap = run.snapshot();
+            assert!(
+                snap.counters.is_conserved(),
+                "{pattern}: {:?}",
+                snap.counters
+            );
+            assert_eq!(snap.counters.in_flight, 0, "{pattern}");
+            assert_eq!(snap.tasks_in_scene(), 0, "{pattern}");
+            if before.status == RunStatus::Running {
+                assert_eq!(snap.status, RunStatus::Stopped, "{pattern}");
+            }
             tracker.close();
             assert!(
                 tracker.is_empty(),

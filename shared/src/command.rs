@@ -1,5 +1,6 @@
 //! Commands a viewer sends to a run, and the error body of a refused request.
 
+use crate::flow::StageId;
 use crate::pattern::Params;
 use crate::tree::NodeId;
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,15 @@ pub enum Command {
     Fail { node: NodeId },
     /// Send the service its shutdown signal (`graceful-shutdown`).
     Shutdown,
+    /// Stop the sources and let what was accepted flow out (`pipeline`).
+    Drain,
+    /// Add a subscriber for `topic`, which may hold wildcards: `orders.*`,
+    /// `*.created`, `*` (`pub-sub`).
+    Subscribe { topic: String },
+    /// Remove a subscriber, given its stage (`pub-sub`).
+    Unsubscribe { subscriber: StageId },
+    /// Make a worker panic with the item in its hands (`supervised`).
+    Panic { worker: u32 },
 }
 
 /// The JSON body of every 4xx answer.

@@ -11,6 +11,7 @@
 
 pub mod command;
 pub mod event;
+pub mod flow;
 pub mod pattern;
 pub mod resilience;
 pub mod scene;
@@ -20,6 +21,10 @@ pub mod tree;
 pub use command::{Command, ErrorBody};
 pub use event::{
     DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
+};
+pub use flow::{
+    Channel, ChannelId, ChannelSpec, FlowScene, Item, ItemEnd, ItemId, ItemSpec, Place, Stage,
+    StageId, StageRole, StageSpec,
 };
 pub use pattern::{Family, ParamSpec, Params, PatternId, PatternInfo};
 pub use resilience::{

@@ -23,11 +23,21 @@ pub enum PatternId {
     CircuitBreaker,
     RetryBackoff,
     ResilientPool,
+    Basics,
+    WorkerPool,
+    FanOutFanIn,
+    Pipeline,
+    Tee,
+    RateLimit,
+    Semaphore,
+    PubSub,
+    Singleflight,
+    Supervised,
 }
 
 impl PatternId {
     /// Every pattern, in the order the navigation lists them.
-    pub const ALL: [PatternId; 14] = [
+    pub const ALL: [PatternId; 24] = [
         PatternId::DropBasic,
         PatternId::DropPriority,
         PatternId::DropAdaptive,
@@ -42,6 +52,16 @@ impl PatternId {
         PatternId::CircuitBreaker,
         PatternId::RetryBackoff,
         PatternId::ResilientPool,
+        PatternId::Basics,
+        PatternId::WorkerPool,
+        PatternId::FanOutFanIn,
+        PatternId::Pipeline,
+        PatternId::Tee,
+        PatternId::RateLimit,
+        PatternId::Semaphore,
+        PatternId::PubSub,
+        PatternId::Singleflight,
+        PatternId::Supervised,
     ];
 
     /// The id as it appears in URLs and JSON.
@@ -61,6 +81,16 @@ impl PatternId {
             PatternId::CircuitBreaker => "circuit-breaker",
             PatternId::RetryBackoff => "retry-backoff",
             PatternId::ResilientPool => "resilient-pool",
+            PatternId::Basics => "basics",
+            PatternId::WorkerPool => "worker-pool",
+            PatternId::FanOutFanIn => "fan-out-fan-in",
+            PatternId::Pipeline => "pipeline",
+            PatternId::Tee => "tee",
+            PatternId::RateLimit => "rate-limit",
+            PatternId::Semaphore => "semaphore",
+            PatternId::PubSub => "pub-sub",
+            PatternId::Singleflight => "singleflight",
+            PatternId::Supervised => "supervised",
         }
     }
 
@@ -81,6 +111,16 @@ impl PatternId {
             PatternId::CircuitBreaker | PatternId::RetryBackoff | PatternId::ResilientPool => {
                 Family::Resilience
             }
+            PatternId::Basics
+            | PatternId::WorkerPool
+            | PatternId::FanOutFanIn
+            | PatternId::Pipeline
+            | PatternId::Tee
+            | PatternId::RateLimit
+            | PatternId::Semaphore
+            | PatternId::PubSub
+            | PatternId::Singleflight
+            | PatternId::Supervised => Family::Flow,
         }
     }
 
@@ -108,6 +148,7 @@ pub enum Family {
     Overload,
     Cancellation,
     Resilience,
+    Flow,
 }
 
 impl Family {
@@ -116,6 +157,7 @@ impl Family {
             Family::Overload => "Overload: queues and drops",
             Family::Cancellation => "Cancellation: trees and deadlines",
             Family::Resilience => "Failure and recovery: breakers and retries",
+            Family::Flow => "Flow: pools, pipelines and limits",
         }
     }
 }

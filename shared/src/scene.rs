@@ -7,6 +7,7 @@
 use crate::event::{
     DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
 };
+use crate::flow::{FlowScene, ItemEnd};
 use crate::pattern::{Family, Params, PatternId};
 use crate::resilience::{JobOutcome, ResilienceScene};
 use crate::tree::{NodeKind, TaskEnd, TreeScene};
@@ -162,6 +163,7 @@ pub enum Scene {
     Overload(OverloadScene),
     Tree(TreeScene),
     Resilience(ResilienceScene),
+    Flow(FlowScene),
 }
 
 impl Scene {
@@ -177,6 +179,7 @@ impl Scene {
             Family::Resilience => {
                 Scene::Resilience(ResilienceScene::new(pattern.has_breaker(), workers))
             }
+            Family::Flow => Scene::Flow(FlowScene::default()),
         }
     }
 }
@@ -216,7 +219,7 @@ impl RunSnapshot {
     pub fn overload(&self) -> &OverloadScene {
         match &self.scene {
             Scene::Overload(s) => s,
-            Scene::Tree(_) | Scene::Resilience(_) => &NO_OVERLOAD,
+            Scene::Tree(_) | Scene::Resilience(_) | Scene::Flow(_) => &NO_OVERLOAD,
         }
     }
 
@@ -224,7 +227,7 @@ impl RunSnapshot {
     pub fn tree(&self) -> Option<&TreeScene> {
         match &self.scene {
             Scene::Tree(t) => Some(t),
-            Scene::Overload(_) | Scene::Resilience(_) => None,
+            Scene::Overload(_) | Scene::Resilience(_) | Scene::Flow(_) => None,
         }
     }
 
@@ -232,7 +235,15 @@ impl RunSnapshot {
     pub fn resilience(&self) -> Option<&ResilienceScene> {
         match &self.scene {
             Scene::Resilience(r) => Some(r),
-            Scene::Overload(_) | Scene::Tree(_) => None,
+            Scene::Overload(_) | Scene::Tree(_) | Scene::Flow(_) => None,
+        }
+    }
+
+    /// Stages, channels and items, for a run of the flow family.
+    pub fn flow(&self) -> Option<&FlowScene> {
+        match &self.scene {
+            Scene::Flow(f) => Some(f),
+            _ => None,
         }
     }
 
@@ -271,6 +282,7 @@ impl RunSnapshot {
                 Scene::Overload(s) => apply_overload(s, &mut self.counters, at, event),
                 Scene::Tree(t) => apply_tree(t, &mut self.counters, at, event),
                 Scene::Resilience(r) => apply_resilience(r, &mut self.counters, at, event),
+                Scene::Flow(f) => apply_flow(f, &mut self.counters, at, event),
             },
         }
         true
@@ -283,6 +295,7 @@ impl RunSnapshot {
             Scene::Overload(s) => s,
             Scene::Tree(t) => return t.tasks_in_flight(),
             Scene::Resilience(r) => return r.jobs_in_flight(),
+            Scene::Flow(f) => return f.items_in_flight(),
         };
         let held = s.workers.iter().filter(|w| w.task.is_some()).count();
         (s.queue.len() + held + usize::from(s.offering.is_some())) as u64
@@ -545,6 +558,49 @@ fn apply_resilience(r: &mut ResilienceScene, c: &mut Counters, at: u64, event: &
         }
         Event::BreakerCount { failures } => r.count(*failures),
         Event::BreakerMoved { from, to } => r.moved(*from, *to, at),
+        _ => {}
+    }
+}
+
+/// Folds a stage, channel or item event into the flow scene.
+fn apply_flow(f: &mut FlowScene, c: &mut Counters, at: u64, event: &Event) {
+    match event {
+        Event::StageAdded { stage } => f.add_stage(stage.clone(), at),
+        Event::StageStopped { stage } => f.stop_stage(*stage),
+        Event::ChannelAdded { channel } => f.add_channel(channel.clone()),
+        Event::ChannelClosed { channel } => f.close(*channel),
+        Event::ItemMade { item, stage } => {
+            c.submitted += 1;
+            c.in_flight += 1;
+            f.make(item.clone(), *stage, at);
+        }
+        Event::ItemQueued { item, channel } => f.queue(*item, *channel, at),
+        Event::ItemBlocked { item, channel } => f.block(*item, *channel, at),
+        Event::ItemTaken {
+            item,
+            stage,
+            worker,
+        } => f.take(*item, *stage, *worker, at),
+        Event::ItemWaiting { item, stage, on } => f.wait(*item, *stage, *on, at),
+        Event::ItemEnded { item, end } => {
+            // An item ends once; a repeated end must not count twice.
+            if !f.end(*item, end.clone(), at) {
+                return;
+            }
+            match end {
+                ItemEnd::Delivered { .. } | ItemEnd::Filtered { .. } => c.completed += 1,
+                ItemEnd::Dropped { .. } => c.dropped += 1,
+                ItemEnd::Refused { .. } => c.rejected += 1,
+                ItemEnd::Failed { .. } => c.failed += 1,
+                ItemEnd::Cancelled => c.cancelled += 1,
+                ItemEnd::TimedOut => c.timed_out += 1,
+            }
+            c.in_flight = c.in_flight.saturating_sub(1);
+        }
+        Event::WorkersSet { stage, workers } => f.set_workers(*stage, *workers, at),
+        Event::WorkerPanicked { stage, worker } => f.panicked(*stage, *worker),
+        Event::Gauge { stage, value, max } => f.gauge(*stage, *value, *max, at),
+        Event::Draining => f.draining = true,
         _ => {}
     }
 }

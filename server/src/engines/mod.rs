@@ -7,6 +7,7 @@
 //! when `ctx.token` is cancelled. Whatever it leaves in flight is then
 //! recorded as cancelled by the run.
 
+pub mod basics;
 mod breaker;
 pub mod cancel_fanout;
 pub mod cancel_tree;
@@ -18,23 +19,33 @@ pub mod drop_basic;
 pub mod drop_blocking;
 pub mod drop_priority;
 pub mod errgroup;
+pub mod fan_out_fan_in;
+mod flow;
 pub mod graceful_shutdown;
 mod overload;
+pub mod pipeline;
+pub mod pub_sub;
+pub mod rate_limit;
 pub mod request_values;
 pub mod resilient_pool;
 mod retry;
 pub mod retry_backoff;
+pub mod semaphore;
+pub mod singleflight;
+pub mod supervised;
+pub mod tee;
 pub mod timeout;
+pub mod worker_pool;
 
 use crate::clock::Clock;
 use crate::run::Sink;
 use crate::tree::Tree;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use shared::{ParamSpec, Params, PatternId, PatternInfo};
+use shared::{Command, ParamSpec, Params, PatternId, PatternInfo};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -58,6 +69,53 @@ pub struct Ctx {
     /// The engine's cancellation tree, once it makes one (see
     /// `Tree::open`), so viewers' commands reach it.
     pub tree: Arc<OnceLock<Tree>>,
+    /// Viewers' commands for the engine itself (see [`takes`]), each with
+    /// where its answer goes. An engine that takes none never reads it.
+    pub orders: mpsc::Receiver<Order>,
+}
+
+/// A viewer's command for a running engine, and where to answer it.
+#[derive(Debug)]
+pub struct Order {
+    pub command: Command,
+    pub reply: oneshot::Sender<Result<(), OrderError>>,
+}
+
+impl Order {
+    /// Answers the viewer; one who gave up waiting is no longer listening.
+    pub fn answer(self, answer: Result<(), OrderError>) {
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Why an engine refused an order.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum OrderError {
+    /// It names a subscriber, worker or other part the engine does not have.
+    #[error("{0}")]
+    Unknown(String),
+    /// It cannot be done in the engine's present state.
+    #[error("{0}")]
+    Conflict(String),
+    /// It asks for something the engine never does.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How many orders may wait for an engine to read them.
+pub const ORDERS: usize = 16;
+
+/// Whether `pattern`'s engine takes `command` as an order.
+pub fn takes(pattern: PatternId, command: &Command) -> bool {
+    matches!(
+        (pattern, command),
+        (PatternId::Pipeline, Command::Drain)
+            | (
+                PatternId::PubSub,
+                Command::Subscribe { .. } | Command::Unsubscribe { .. }
+            )
+            | (PatternId::Supervised, Command::Panic { .. })
+    )
 }
 
 impl Ctx {
@@ -67,6 +125,7 @@ impl Ctx {
         token: CancellationToken,
         params: watch::Receiver<Params>,
         seed: u64,
+        orders: mpsc::Receiver<Order>,
     ) -> Ctx {
         Ctx {
             clock,
@@ -77,6 +136,7 @@ impl Ctx {
             tracker: TaskTracker::new(),
             leaks: TaskTracker::new(),
             tree: Arc::default(),
+            orders,
         }
     }
 
@@ -113,6 +173,16 @@ pub fn info(pattern: PatternId) -> PatternInfo {
         PatternId::CircuitBreaker => circuit_breaker::info(),
         PatternId::RetryBackoff => retry_backoff::info(),
         PatternId::ResilientPool => resilient_pool::info(),
+        PatternId::Basics => basics::info(),
+        PatternId::WorkerPool => worker_pool::info(),
+        PatternId::FanOutFanIn => fan_out_fan_in::info(),
+        PatternId::Pipeline => pipeline::info(),
+        PatternId::Tee => tee::info(),
+        PatternId::RateLimit => rate_limit::info(),
+        PatternId::Semaphore => semaphore::info(),
+        PatternId::PubSub => pub_sub::info(),
+        PatternId::Singleflight => singleflight::info(),
+        PatternId::Supervised => supervised::info(),
     }
 }
 
@@ -133,6 +203,16 @@ pub async fn run(pattern: PatternId, ctx: Ctx) {
         PatternId::CircuitBreaker => circuit_breaker::run(ctx).await,
         PatternId::RetryBackoff => retry_backoff::run(ctx).await,
         PatternId::ResilientPool => resilient_pool::run(ctx).await,
+        PatternId::Basics => basics::run(ctx).await,
+        PatternId::WorkerPool => worker_pool::run(ctx).await,
+        PatternId::FanOutFanIn => fan_out_fan_in::run(ctx).await,
+        PatternId::Pipeline => pipeline::run(ctx).await,
+        PatternId::Tee => tee::run(ctx).await,
+        PatternId::RateLimit => rate_limit::run(ctx).await,
+        PatternId::Semaphore => semaphore::run(ctx).await,
+        PatternId::PubSub => pub_sub::run(ctx).await,
+        PatternId::Singleflight => singleflight::run(ctx).await,
+        PatternId::Supervised => supervised::run(ctx).await,
     }
 }
 

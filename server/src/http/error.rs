@@ -1,6 +1,7 @@
 //! The one error type at the HTTP edge: every refusal is a 4xx with a JSON
 //! body that names the problem.
 
+use crate::engines::OrderError;
 use crate::hub::TooManyRuns;
 use crate::run::CommandError;
 use crate::tree::TreeError;
@@ -46,6 +47,11 @@ impl ApiError {
                 TreeError::CannotFail(_) | TreeError::NoShutdown => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command")
                 }
+            },
+            ApiError::Command(CommandError::Order(e)) => match e {
+                OrderError::Unknown(_) => (StatusCode::NOT_FOUND, "unknown_part"),
+                OrderError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                OrderError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command"),
             },
             ApiError::Command(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command"),
             ApiError::TooManyRuns(_) => (StatusCode::CONFLICT, "too_many_runs"),

@@ -74,7 +74,17 @@ async fn patterns_list_every_parameter_with_its_preset() {
             "cancel-fanout",
             "circuit-breaker",
             "retry-backoff",
-            "resilient-pool"
+            "resilient-pool",
+            "basics",
+            "worker-pool",
+            "fan-out-fan-in",
+            "pipeline",
+            "tee",
+            "rate-limit",
+            "semaphore",
+            "pub-sub",
+            "singleflight",
+            "supervised"
         ]
     );
     let basic = &patterns[0];
@@ -113,6 +123,129 @@ async fn patterns_list_every_parameter_with_its_preset() {
             );
         }
     }
+}
+
+/// Commands for an engine itself (drain, subscribe, unsubscribe, panic)
+/// reach only the pattern that takes them, only while it runs, and are
+/// refused with a code that says why.
+#[tokio::test]
+async fn engine_orders_are_checked_and_refused_with_a_reason() {
+    let state = state();
+    let (status, error, message) = refused(&state, "drop-basic", json!({"type": "drain"})).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command")
+    );
+    assert!(message.contains("takes no `drain`"), "{message}");
+    let (status, error, _) = refused(&state, "pipeline", json!({"type": "drain"})).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::CONFLICT, "not_running")
+    );
+    for body in [
+        json!({"type": "subscribe"}),
+        json!({"type": "subscribe", "topic": 7}),
+        json!({"type": "unsubscribe", "subscriber": "slow"}),
+        json!({"type": "panic", "worker": -1}),
+    ] {
+        let (status, error, _) = refused(&state, "pub-sub", body.clone()).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            "{body}"
+        );
+    }
+
+    let (status, _) = post(
+        &state,
+        "/api/runs/pub-sub/commands",
+        json!({"type": "start"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for (body, want, code) in [
+        (
+            json!({"type": "subscribe", "topic": "orders..x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+        ),
+        (
+            json!({"type": "subscribe", "topic": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+        ),
+        (
+            json!({"type": "subscribe", "topic": "Orders.*"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+        ),
+        (
+            json!({"type": "unsubscribe", "subscriber": 999}),
+            StatusCode::NOT_FOUND,
+            "unknown_part",
+        ),
+        (
+            json!({"type": "panic", "worker": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_command",
+        ),
+    ] {
+        let (status, error, message) = refused(&state, "pub-sub", body.clone()).await;
+        assert_eq!((status, error.as_str()), (want, code), "{body}: {message}");
+    }
+    let (status, body) = post(
+        &state,
+        "/api/runs/pub-sub/commands",
+        json!({"type": "subscribe", "topic": "users.*"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stages = body["scene"]["stages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let added = stages
+        .iter()
+        .find(|s| {
+            s["spec"]["about"]
+                .as_str()
+                .is_some_and(|a| a.contains("users.*"))
+        })
+        .expect("the new subscriber is in the answer's snapshot");
+    let id = added["spec"]["id"].as_u64().expect("a stage id");
+    let (status, body) = post(
+        &state,
+        "/api/runs/pub-sub/commands",
+        json!({"type": "unsubscribe", "subscriber": id}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, error, _) = refused(
+        &state,
+        "pub-sub",
+        json!({"type": "unsubscribe", "subscriber": id}),
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::NOT_FOUND, "unknown_part"),
+        "gone once unsubscribed"
+    );
+
+    let (_, body) = post(
+        &state,
+        "/api/runs/supervised/commands",
+        json!({"type": "start"}),
+    )
+    .await;
+    assert_eq!(body["status"], "running");
+    let (status, error, message) =
+        refused(&state, "supervised", json!({"type": "panic", "worker": 99})).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::NOT_FOUND, "unknown_part"),
+        "{message}"
+    );
 }
 
 /// The downstream's switches and the breaker's settings are parameters:
