@@ -7,6 +7,7 @@
 //! Events are folded by [`RunSnapshot::apply`], never re-implemented here.
 
 pub mod clock;
+pub mod flow;
 pub mod present;
 pub mod resilience;
 pub mod tree;

@@ -3,9 +3,11 @@
 //!
 //! Each pattern has its view file (`drop_basic.rs`, `cancel_tree.rs`, ...),
 //! composed from its family's shared pieces: `overload.rs` (producer, queue,
-//! workers, drop bin), `tree.rs` (the cancellation tree) or `resilience.rs`
-//! (the circuit breaker, the downstream, the attempt timelines).
+//! workers, drop bin), `tree.rs` (the cancellation tree), `resilience.rs`
+//! (the circuit breaker, the downstream, the attempt timelines) or
+//! `flow.rs` (stages, channels and the items moving through them).
 
+mod basics;
 mod cancel_fanout;
 mod cancel_tree;
 mod cancel_workers;
@@ -18,15 +20,25 @@ mod drop_basic;
 mod drop_blocking;
 mod drop_priority;
 mod errgroup;
+mod fan_out_fan_in;
+mod flow;
 mod graceful_shutdown;
 mod overload;
 mod page;
+mod pipeline;
+mod pub_sub;
+mod rate_limit;
 mod request_values;
 mod resilience;
 mod resilient_pool;
 mod retry_backoff;
+mod semaphore;
+mod singleflight;
+mod supervised;
+mod tee;
 mod timeout;
 mod tree;
+mod worker_pool;
 
 use crate::net;
 use crate::state::Model;

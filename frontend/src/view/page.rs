@@ -1,6 +1,7 @@
 //! A pattern's page: its title and idea, its live scene and counters, and
 //! the controls of its default run.
 
+use super::basics::Basics;
 use super::cancel_fanout::CancelFanout;
 use super::cancel_tree::CancelTree;
 use super::cancel_workers::CancelWorkers;
@@ -12,11 +13,20 @@ use super::drop_basic::DropBasic;
 use super::drop_blocking::DropBlocking;
 use super::drop_priority::DropPriority;
 use super::errgroup::Errgroup;
+use super::fan_out_fan_in::FanOutFanIn;
 use super::graceful_shutdown::GracefulShutdown;
+use super::pipeline::Pipeline;
+use super::pub_sub::PubSub;
+use super::rate_limit::RateLimit;
 use super::request_values::RequestValues;
 use super::resilient_pool::ResilientPool;
 use super::retry_backoff::RetryBackoff;
+use super::semaphore::Semaphore;
+use super::singleflight::Singleflight;
+use super::supervised::Supervised;
+use super::tee::Tee;
 use super::timeout::Timeout;
+use super::worker_pool::WorkerPool;
 use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
@@ -101,6 +111,16 @@ fn scene(pattern: PatternId, run: String) -> AnyView {
         PatternId::CircuitBreaker => view! { <CircuitBreaker run /> }.into_any(),
         PatternId::RetryBackoff => view! { <RetryBackoff run /> }.into_any(),
         PatternId::ResilientPool => view! { <ResilientPool run /> }.into_any(),
+        PatternId::Basics => view! { <Basics run /> }.into_any(),
+        PatternId::WorkerPool => view! { <WorkerPool run /> }.into_any(),
+        PatternId::FanOutFanIn => view! { <FanOutFanIn run /> }.into_any(),
+        PatternId::Pipeline => view! { <Pipeline run /> }.into_any(),
+        PatternId::Tee => view! { <Tee run /> }.into_any(),
+        PatternId::RateLimit => view! { <RateLimit run /> }.into_any(),
+        PatternId::Semaphore => view! { <Semaphore run /> }.into_any(),
+        PatternId::PubSub => view! { <PubSub run /> }.into_any(),
+        PatternId::Singleflight => view! { <Singleflight run /> }.into_any(),
+        PatternId::Supervised => view! { <Supervised run /> }.into_any(),
     }
 }
 
