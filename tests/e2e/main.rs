@@ -5,6 +5,7 @@
 //! suites, `support` what they share.
 
 mod browser;
+mod flow;
 mod resilience;
 mod stream;
 mod support;
