@@ -137,7 +137,7 @@ async fn a_thousand_node_tree_shows_a_cancel_everywhere_within_a_frame_budget() 
         return;
     }
     const CLICKS: usize = 20;
-    let server = TestServer::start().await;
+    let server = TestServer::start_alone().await;
     let ui = TestBrowser::launch().await;
     ui.goto(&server.url("/p/cancel-fanout")).await;
     ui.wait_for(

@@ -7,11 +7,13 @@ pub mod follow;
 pub mod sse;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use shared::{Command, ErrorBody, Params, PatternId, PatternInfo, RunSnapshot};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -29,10 +31,24 @@ pub async fn within<F: IntoFuture>(what: &str, limit: Duration, fut: F) -> F::Ou
     }
 }
 
+/// The tests share the machine; one that times what it sees takes it
+/// alone, so other tests' servers and browsers do not count against its
+/// budget.
+static MACHINE: LazyLock<Arc<RwLock<()>>> = LazyLock::new(Arc::default);
+
+/// A server's claim on the machine: shared with other tests, or all of it.
+#[derive(Debug)]
+#[expect(dead_code, reason = "held for as long as the server lives")]
+enum Claim {
+    Shared(OwnedRwLockReadGuard<()>),
+    Alone(OwnedRwLockWriteGuard<()>),
+}
+
 /// A server on `127.0.0.1` with a free port of its own, shut down when
 /// dropped. Each test gets its own, so runs never leak between tests.
 #[derive(Debug)]
 pub struct TestServer {
+    _claim: Claim,
     addr: SocketAddr,
     shutdown: CancellationToken,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -41,6 +57,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        let claim = Claim::Shared(Arc::clone(&MACHINE).read_owned().await);
+        TestServer::open(claim).await
+    }
+
+    /// A server for a test that measures time: it waits until no other
+    /// test's server is running and keeps the machine until it is dropped.
+    pub async fn start_alone() -> TestServer {
+        let claim = Claim::Alone(Arc::clone(&MACHINE).write_owned().await);
+        TestServer::open(claim).await
+    }
+
+    async fn open(claim: Claim) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -52,6 +80,7 @@ impl TestServer {
             .build()
             .expect("an HTTP client");
         TestServer {
+            _claim: claim,
             addr,
             shutdown,
             task: Some(task),
