@@ -57,7 +57,7 @@ pub struct Task {
 
 /// Why a task was dropped instead of queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum DropReason {
     /// The queue had no free slot (a non-blocking send failed).
     QueueFull,
@@ -110,7 +110,7 @@ pub enum RunStatus {
 
 /// One thing that happened in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     /// The run starts over from nothing with these settings.
     Reset {
@@ -350,6 +350,5 @@ pub enum Event {
 pub struct Envelope {
     pub seq: u64,
     pub at_ms: u64,
-    #[serde(flatten)]
     pub event: Event,
 }

@@ -81,7 +81,7 @@ pub struct ItemSpec {
 
 /// How an item left the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "end", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ItemEnd {
     /// It reached the end of the flow and was handled there.
     Delivered { stage: StageId },
@@ -131,7 +131,7 @@ impl ItemEnd {
 
 /// Where a live item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "place", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Place {
     /// Held by a stage: just made, or in a worker's hands (`worker`).
     Stage { stage: StageId, worker: Option<u32> },

@@ -129,7 +129,7 @@ pub struct JobSpec {
 
 /// How one attempt came back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AttemptResult {
     Succeeded,
     Failed { kind: FailureKind },
@@ -147,7 +147,7 @@ pub enum GiveUp {
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum JobOutcome {
     /// An attempt succeeded; after more than one, the job recovered.
     Succeeded { attempts: u32 },

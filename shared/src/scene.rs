@@ -158,7 +158,7 @@ static NO_OVERLOAD: OverloadScene = OverloadScene {
 
 /// What a run looks like, by the family of its pattern.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "family", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Scene {
     Overload(OverloadScene),
     Tree(TreeScene),
@@ -730,7 +730,7 @@ mod tests {
     }
 
     #[test]
-    fn envelopes_are_internally_tagged_json() {
+    fn events_are_named_by_a_key_that_holds_their_fields() {
         let e = env(
             7,
             30,
@@ -740,8 +740,9 @@ mod tests {
             },
         );
         let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(json["type"], "dropped");
-        assert_eq!(json["reason"]["kind"], "queue_full");
+        assert_eq!(json["seq"], 7);
+        assert_eq!(json["event"]["dropped"]["task"], 3);
+        assert_eq!(json["event"]["dropped"]["reason"], "queue_full");
         let back: Envelope = serde_json::from_value(json).unwrap();
         assert_eq!(back, e);
     }

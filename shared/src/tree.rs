@@ -62,7 +62,7 @@ impl Cause {
 
 /// How a task ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TaskEnd {
     /// It did all its work.
     Completed,

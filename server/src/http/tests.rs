@@ -200,7 +200,7 @@ async fn engine_orders_are_checked_and_refused_with_a_reason() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let stages = body["scene"]["stages"]
+    let stages = body["scene"]["flow"]["stages"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -272,8 +272,7 @@ async fn failure_controls_apply_live_and_refuse_what_is_out_of_range() {
         "a live change does not restart the run"
     );
     assert_eq!(body["params"]["broken"], 1.0);
-    assert_eq!(body["scene"]["family"], "resilience");
-    assert_eq!(body["scene"]["breaker"]["state"], "closed");
+    assert_eq!(body["scene"]["resilience"]["breaker"]["state"], "closed");
 
     for (params, says) in [
         (
@@ -826,8 +825,10 @@ async fn the_page_is_served_for_deep_links() {
         .await
         .expect("a body")
         .to_bytes();
+    // Twenty-four pattern views make about 400 KB: a ceiling that catches
+    // a dependency or a generic blow-up, not the next view.
     assert!(
-        bytes.len() < 300_000,
+        bytes.len() < 450_000,
         "the compressed bundle is {} bytes",
         bytes.len()
     );
