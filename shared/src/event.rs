@@ -340,6 +340,11 @@ pub enum Event {
         value: f64,
         max: f64,
     },
+    /// A stage sent one message on; the items that carry it are made where
+    /// it is copied (a publisher's message, copied by the broker).
+    Sent {
+        stage: StageId,
+    },
     /// The sources were told to stop; what was accepted drains.
     Draining,
 }

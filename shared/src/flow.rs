@@ -189,6 +189,9 @@ pub struct Stage {
     pub workers: Vec<Worker>,
     /// Items made here.
     pub made: u64,
+    /// Messages sent on from here as items made elsewhere.
+    #[serde(default)]
+    pub sent: u64,
     pub ends: EndTally,
     /// A level it reports: tokens in a bucket, free permits.
     pub gauge: Option<Gauge>,
@@ -284,6 +287,7 @@ impl FlowScene {
             spec,
             workers,
             made: 0,
+            sent: 0,
             ends: EndTally::default(),
             gauge: None,
             stopped: false,
@@ -522,6 +526,12 @@ impl FlowScene {
             .and_then(|s| s.workers.get_mut(worker as usize))
         {
             w.panics += 1;
+        }
+    }
+
+    pub(crate) fn sent(&mut self, stage: StageId) {
+        if let Some(s) = self.stage_mut(stage) {
+            s.sent += 1;
         }
     }
 

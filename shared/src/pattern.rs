@@ -152,6 +152,17 @@ pub enum Family {
 }
 
 impl Family {
+    /// The family's name, short enough for one line of the navigation.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Overload => "Overload",
+            Family::Cancellation => "Cancellation",
+            Family::Resilience => "Failure and recovery",
+            Family::Flow => "Flow",
+        }
+    }
+
+    /// The name with what the family is about, for the overview.
     pub fn title(self) -> &'static str {
         match self {
             Family::Overload => "Overload: queues and drops",

@@ -600,6 +600,7 @@ fn apply_flow(f: &mut FlowScene, c: &mut Counters, at: u64, event: &Event) {
         Event::WorkersSet { stage, workers } => f.set_workers(*stage, *workers, at),
         Event::WorkerPanicked { stage, worker } => f.panicked(*stage, *worker),
         Event::Gauge { stage, value, max } => f.gauge(*stage, *value, *max, at),
+        Event::Sent { stage } => f.sent(*stage),
         Event::Draining => f.draining = true,
         _ => {}
     }

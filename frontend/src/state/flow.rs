@@ -4,7 +4,7 @@
 //! counts, the waiting lines of gates and the callers that share one call.
 //!
 //! Kept apart from the components so that what the room reads ("dropped:
-//! buffer full", "busy 0.4 s", "7 callers, 1 call") and where things are
+//! buffer full", "for 0.4 s", "7 callers, 1 call") and where things are
 //! drawn are tested natively against scenes folded from events.
 
 use super::present::{duration_text, trim_number};
@@ -357,10 +357,10 @@ impl WorkerLook {
         (now - self.since_ms as f64).max(0.0)
     }
 
-    /// What it is doing, in words: "busy 0.4 s", "idle", "retiring: busy
-    /// 1.2 s".
+    /// What it is doing, in words: "for 0.4 s" (holding its item that long),
+    /// "idle", "retiring after this: for 1.2 s".
     pub fn text(&self, now: f64) -> String {
-        let busy = || format!("busy {}", duration_text(self.held_ms(now)));
+        let busy = || format!("for {}", duration_text(self.held_ms(now)));
         match (self.item.is_some(), self.retiring) {
             (true, false) => busy(),
             (true, true) => format!("retiring after this: {}", busy()),
@@ -482,7 +482,14 @@ pub fn stage_tallies(stage: &Stage) -> Vec<Tally> {
     } = stage.ends;
     let done: u64 = stage.workers.iter().map(|w| w.done).sum();
     let rows = [
-        ("made", "made", "▶", stage.made, role == StageRole::Source),
+        (
+            "made",
+            "made",
+            "▶",
+            stage.made,
+            role == StageRole::Source && stage.sent == 0,
+        ),
+        ("sent", "sent", "→", stage.sent, false),
         (
             "done",
             "done",
@@ -1535,8 +1542,8 @@ mod tests {
             busy.item.as_ref().map(|c| c.label.as_str()),
             Some("ERROR #0")
         );
-        assert_eq!(busy.text(650.0), "busy 250 ms");
-        assert_eq!(busy.text(1900.0), "busy 1.5 s");
+        assert_eq!(busy.text(650.0), "for 250 ms");
+        assert_eq!(busy.text(1900.0), "for 1.5 s");
         assert_eq!(busy.held_share(650.0), 0.25);
         assert_eq!(
             busy.held_share(5000.0),
@@ -1594,7 +1601,7 @@ mod tests {
         );
         let workers = worker_looks(s.scene(), 3);
         assert_eq!(workers[1].key(), "retiring");
-        assert_eq!(workers[1].text(505.0), "retiring after this: busy 505 ms");
+        assert_eq!(workers[1].text(505.0), "retiring after this: for 505 ms");
     }
 
     #[test]

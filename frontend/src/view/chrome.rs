@@ -78,7 +78,7 @@ pub fn Nav() -> impl IntoView {
                         .map(|(family, patterns)| {
                             view! {
                                 <section class="nav-family">
-                                    <h2>{family.title()}</h2>
+                                    <h2 title=family.title()>{family.name()}</h2>
                                     <ul>
                                         {patterns
                                             .into_iter()

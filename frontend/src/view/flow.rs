@@ -4,7 +4,7 @@
 //! counters, and the lanes that two-lane patterns compare.
 //!
 //! Every state has a word or a shape besides its colour: a worker says
-//! "idle" or "busy 0.4 s", a full channel says "full", a closed one
+//! "idle" or holds its item "for 0.4 s", a full channel says "full", a closed one
 //! "closed", a blocked sender "waiting for a slot", each end its glyph and
 //! why. An item's chip slides in once when it lands in a slot or a
 //! worker's hands (the chips are keyed by item, so only the new one

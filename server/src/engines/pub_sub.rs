@@ -221,6 +221,7 @@ impl Broker {
             return;
         }
         let n = self.published.fetch_add(1, Ordering::Relaxed);
+        self.flow.sink().emit(Event::Sent { stage: PUBLISHERS });
         let label = format!("{topic} #{n}");
         let tag = Some(topic.to_owned());
         let mut reached = false;
@@ -702,6 +703,11 @@ mod tests {
         }
         let c = t.end.counters;
         assert_eq!(c.submitted, c.completed + c.dropped);
+        // The publishers count messages; the broker's copies are the items.
+        let flow = t.end.flow().expect("a flow run");
+        let stage = |id| flow.stages.iter().find(|s| s.spec.id == id);
+        assert_eq!(stage(PUBLISHERS).map(|s| (s.sent, s.made)), Some((40, 0)));
+        assert_eq!(stage(BROKER).map(|s| s.made), Some(c.submitted));
     }
 
     #[tokio::test(start_paused = true)]
