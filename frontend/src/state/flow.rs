@@ -583,56 +583,23 @@ impl CallGroup {
 /// item in a worker's hands there, and every item some item of the stage
 /// waits `on`. In the order the calls were made.
 pub fn call_groups(scene: &FlowScene, stage: StageId) -> Vec<CallGroup> {
-    let mut groups: Vec<CallGroup> = scene
-        .stage(stage)
-        .map(|s| {
-            s.workers
-                .iter()
-                .enumerate()
-                .filter_map(|(w, worker)| {
-                    worker.item.map(|i| CallGroup {
-                        call: Chip::find(scene, i),
-                        worker: Some(w as u32),
-                        waiting: Vec::new(),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut waiters: Vec<_> = scene
-        .items
-        .iter()
-        .filter_map(|i| match i.place {
-            Place::Waiting {
-                stage: s,
-                on: Some(on),
-            } if s == stage => Some((on, i)),
-            _ => None,
-        })
-        .collect();
-    waiters.sort_by_key(|(_, i)| (i.since_ms, i.id()));
-    for (on, item) in waiters {
-        let chip = Chip::of(&item.spec);
-        match groups.iter_mut().find(|g| g.call.id == on) {
-            Some(g) => g.waiting.push(chip),
-            None => groups.push(CallGroup {
-                call: Chip::find(scene, on),
-                worker: None,
-                waiting: vec![chip],
-            }),
-        }
-    }
-    groups.sort_by_key(|g| g.call.id);
-    groups
+    groups_of_calls(scene, Some(stage))
 }
 
 /// Every call in flight in the flow (each item in a worker's hands), with
 /// the callers waiting on it wherever they wait, in the order the calls
 /// were made; callers waiting on an item no worker holds form a group too.
 pub fn all_call_groups(scene: &FlowScene) -> Vec<CallGroup> {
+    groups_of_calls(scene, None)
+}
+
+/// The calls and their callers at one stage, or (`None`) everywhere.
+fn groups_of_calls(scene: &FlowScene, only: Option<StageId>) -> Vec<CallGroup> {
+    let here = |stage: StageId| only.is_none_or(|only| only == stage);
     let mut groups: Vec<CallGroup> = scene
         .stages
         .iter()
+        .filter(|s| here(s.spec.id))
         .flat_map(|s| {
             s.workers.iter().enumerate().filter_map(|(w, worker)| {
                 worker.item.map(|i| CallGroup {
@@ -647,7 +614,10 @@ pub fn all_call_groups(scene: &FlowScene) -> Vec<CallGroup> {
         .items
         .iter()
         .filter_map(|i| match i.place {
-            Place::Waiting { on: Some(on), .. } => Some((on, i)),
+            Place::Waiting {
+                stage,
+                on: Some(on),
+            } if here(stage) => Some((on, i)),
             _ => None,
         })
         .collect();

@@ -6,7 +6,7 @@
 //! bounded channel; when the producer is the faster one the buffer fills
 //! and its next send waits for a free slot (backpressure).
 
-use super::flow::{Flow, Pipe, PipeRx, Sent};
+use super::flow::{Flow, Pipe, PipeRx, feed};
 use super::{Ctx, read_ms, spec};
 use crate::clock::Clock;
 use rand::Rng;
@@ -222,23 +222,8 @@ async fn produce(
     clock: Clock,
     token: CancellationToken,
 ) {
-    for n in 1..=items {
-        let item = flow.make(PRODUCER, format!("item {n}"), None, ());
-        if !matches!(tx.send(item, &token).await, Sent::Queued) {
-            return;
-        }
-        if n == items {
-            break;
-        }
-        let interval = read_ms(&params.borrow(), "interval_ms");
-        tokio::select! {
-            () = token.cancelled() => return,
-            () = clock.sleep(interval) => {}
-        }
-    }
-    // Closing is the producer's word that nothing more will come.
-    tx.close();
-    flow.sink().emit(Event::StageStopped { stage: PRODUCER });
+    let make = |n| flow.make(PRODUCER, format!("item {n}"), None, ());
+    feed(tx, PRODUCER, items.into(), make, &params, &clock, &token).await;
 }
 
 /// Lane two's consumer: takes items until the channel is closed and empty.

@@ -7,7 +7,7 @@
 //! sending into one output, which is closed only once every input has
 //! closed.
 
-use super::flow::{Flow, Pipe, PipeRx, Sent};
+use super::flow::{Flow, Pipe, PipeRx, Sent, feed};
 use super::{Ctx, read_ms, spec};
 use crate::clock::Clock;
 use rand::Rng;
@@ -134,26 +134,17 @@ pub async fn run(mut ctx: Ctx) {
     ));
 
     // The source, in the engine's own task so its random draws come in order.
-    for n in 1..=items {
-        let work = {
-            let ms = read_ms(&ctx.params.borrow(), "work_ms").as_millis() as u64;
-            Duration::from_millis(ctx.rng.random_range(ms - ms / 2..=ms + ms / 2))
-        };
-        let item = flow.make(SOURCE, format!("#{n}"), None, work);
-        if !matches!(jobs.send(item, &ctx.token).await, Sent::Queued) {
-            return;
-        }
-        if n == items {
-            break;
-        }
-        let interval = read_ms(&ctx.params.borrow(), "interval_ms");
-        tokio::select! {
-            () = ctx.token.cancelled() => return,
-            () = ctx.clock.sleep(interval) => {}
-        }
+    let (params, rng) = (&ctx.params, &mut ctx.rng);
+    let make = |n| {
+        let ms = read_ms(&params.borrow(), "work_ms").as_millis() as u64;
+        let work = Duration::from_millis(rng.random_range(ms - ms / 2..=ms + ms / 2));
+        flow.make(SOURCE, format!("#{n}"), None, work)
+    };
+    let (items, clock, token) = (items.into(), &ctx.clock, &ctx.token);
+    feed(jobs, SOURCE, items, make, params, clock, token).await;
+    if ctx.token.is_cancelled() {
+        return;
     }
-    jobs.close();
-    flow.sink().emit(Event::StageStopped { stage: SOURCE });
     let _ = sink.await;
 }
 

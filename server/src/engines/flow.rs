@@ -8,13 +8,16 @@
 //! through it is a [`Tracked`] value: the engine's own data with the id the
 //! viewers know it by.
 
-use super::Ctx;
+use super::{Ctx, read_ms};
+use crate::clock::Clock;
 use crate::run::Sink;
-use shared::{ChannelId, ChannelSpec, Event, ItemEnd, ItemId, ItemSpec, StageId, StageSpec};
+use shared::{
+    ChannelId, ChannelSpec, Event, ItemEnd, ItemId, ItemSpec, Params, StageId, StageSpec,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// A run's flow: where item ids come from, and the sink events go to.
@@ -144,6 +147,41 @@ impl<T> Clone for Pipe<T> {
             sink: self.sink.clone(),
         }
     }
+}
+
+/// A source's paced loop: makes item `n` (counting from 1) with `make`,
+/// sends it into `out` (waiting while the buffer is full) and sleeps the
+/// `interval_ms` parameter, read afresh each time, before the next. After
+/// `count` items (0: endless) it closes `out` and reports `stage` stopped:
+/// the consumers' word that nothing more will come. If the run stops or no
+/// one receives any more, it returns at once.
+pub async fn feed<T>(
+    out: Pipe<T>,
+    stage: StageId,
+    count: u64,
+    mut make: impl FnMut(u64) -> Tracked<T>,
+    params: &watch::Receiver<Params>,
+    clock: &Clock,
+    token: &CancellationToken,
+) {
+    let mut n = 0;
+    while count == 0 || n < count {
+        n += 1;
+        if !matches!(out.send(make(n), token).await, Sent::Queued) {
+            return;
+        }
+        if n == count {
+            break;
+        }
+        let interval = read_ms(&params.borrow(), "interval_ms");
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = clock.sleep(interval) => {}
+        }
+    }
+    let sink = out.sink.clone();
+    out.close();
+    sink.emit(Event::StageStopped { stage });
 }
 
 /// How a blocking send went.

@@ -6,8 +6,8 @@
 //! job the worker had in its hands as failed, and starts a new worker in
 //! its place.
 
-use super::flow::{Flow, Pipe, PipeRx, Sent};
-use super::{Ctx, Order, OrderError, read, read_ms, spec};
+use super::flow::{Flow, Pipe, PipeRx, feed};
+use super::{Ctx, Order, OrderError, read, spec};
 use crate::clock::Clock;
 use crate::run::Sink;
 use rand::Rng;
@@ -160,28 +160,14 @@ async fn submit(
     clock: &Clock,
     token: &CancellationToken,
 ) {
-    let mut n = 0;
-    while jobs == 0 || n < jobs {
-        n += 1;
+    let make = |n| {
         let panics = (read(&params.borrow(), "panic_pct") / 100.0).clamp(0.0, 1.0);
         let panics_after = rng
             .random_bool(panics)
             .then(|| Duration::from_millis(rng.random_range(0..WORK.as_millis() as u64)));
-        let job = flow.make(JOBS, format!("job {n}"), None, Job { panics_after });
-        if !matches!(queue.send(job, token).await, Sent::Queued) {
-            return;
-        }
-        if n == jobs {
-            break;
-        }
-        let interval = read_ms(&params.borrow(), "interval_ms");
-        tokio::select! {
-            () = token.cancelled() => return,
-            () = clock.sleep(interval) => {}
-        }
-    }
-    queue.close();
-    flow.sink().emit(Event::StageStopped { stage: JOBS });
+        flow.make(JOBS, format!("job {n}"), None, Job { panics_after })
+    };
+    feed(queue, JOBS, jobs, make, params, clock, token).await;
 }
 
 /// What the supervisor and its workers share about each worker.

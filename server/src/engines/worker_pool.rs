@@ -6,7 +6,7 @@
 //! is closed and the pool waits for its workers to empty it. The crew can
 //! grow or shrink while it runs: a removed worker finishes its job first.
 
-use super::flow::{Flow, Pipe, PipeRx, Sent, Tracked};
+use super::flow::{Flow, Pipe, PipeRx, Tracked, feed};
 use super::{Ctx, read, read_ms, spec};
 use crate::clock::Clock;
 use crate::run::Sink;
@@ -183,9 +183,7 @@ async fn submit(
     clock: &Clock,
     token: &CancellationToken,
 ) {
-    let mut n = 0;
-    while jobs == 0 || n < jobs {
-        n += 1;
+    let make = |n| {
         let job = {
             let p = params.borrow();
             let work = read_ms(&p, "work_ms").as_millis() as u64;
@@ -196,21 +194,9 @@ async fn submit(
                 fails: rng.random_bool(fails),
             }
         };
-        let job = flow.make(SUBMIT, format!("job {n}"), None, job);
-        if !matches!(queue.send(job, token).await, Sent::Queued) {
-            return;
-        }
-        if n == jobs {
-            break;
-        }
-        let interval = read_ms(&params.borrow(), "interval_ms");
-        tokio::select! {
-            () = token.cancelled() => return,
-            () = clock.sleep(interval) => {}
-        }
-    }
-    queue.close();
-    flow.sink().emit(Event::StageStopped { stage: SUBMIT });
+        flow.make(SUBMIT, format!("job {n}"), None, job)
+    };
+    feed(queue, SUBMIT, jobs, make, params, clock, token).await;
 }
 
 /// The pool as the seed builds it (start, wait, an error handler), with a
