@@ -245,7 +245,7 @@ async fn consume(ctx: &Ctx, flow: &Flow, rx: PipeRx<()>) {
 mod tests {
     use super::{BUFFER, CONSUMER, PRODUCER, TASK_MS, TASKS, WAIT};
     use crate::engines::trial::{self, Driven, Trial};
-    use shared::{Command, Event, ItemEnd, ItemId, PatternId, RunStatus};
+    use shared::{Command, Event, ItemEnd, ItemId, PatternId};
 
     /// The items delivered at `stage`, in order, with when.
     fn delivered(t: &Trial, stage: u32) -> Vec<(ItemId, u64)> {
@@ -417,18 +417,6 @@ mod tests {
     async fn stop_mid_run_leaves_nothing_alive() {
         let mut d = Driven::start(PatternId::Basics, &[], 42).await;
         d.until(450).await;
-        assert!(d.folded.counters.in_flight > 0);
-        let snap = d.command(Command::Stop).await.expect("stop");
-        assert_eq!(snap.status, RunStatus::Stopped);
-        let c = d.folded.counters;
-        assert_eq!(c.in_flight, 0);
-        assert_eq!(c.submitted, c.completed + c.cancelled);
-        let flow = d.folded.flow().expect("a flow run");
-        assert!(flow.items.is_empty());
-        assert!(
-            flow.stages
-                .iter()
-                .all(|s| s.workers.iter().all(|w| w.item.is_none()))
-        );
+        d.stop_flow().await;
     }
 }

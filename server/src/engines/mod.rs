@@ -384,6 +384,26 @@ pub(crate) mod trial {
             answer
         }
 
+        /// Stops a flow run mid-way and checks what a stop must leave: the
+        /// run stopped, nothing in flight, no item anywhere, no worker
+        /// holding one. Returns how many items ended cancelled in all.
+        pub async fn stop_flow(&mut self) -> u64 {
+            assert!(self.folded.counters.in_flight > 0, "nothing to stop");
+            let snap = self.command(Command::Stop).await.expect("stop");
+            assert_eq!(snap.status, RunStatus::Stopped);
+            let c = self.folded.counters;
+            assert_eq!(c.in_flight, 0);
+            assert!(c.cancelled > 0, "what was in flight is cancelled");
+            let flow = self.folded.flow().expect("a flow run");
+            assert!(flow.items.is_empty(), "{:?}", flow.items);
+            assert!(
+                flow.stages
+                    .iter()
+                    .all(|s| s.workers.iter().all(|w| w.item.is_none()))
+            );
+            c.cancelled
+        }
+
         /// Lets virtual time run until the run has finished by itself.
         pub async fn finish(&mut self) {
             for _ in 0..100_000 {

@@ -768,16 +768,6 @@ mod tests {
         d.until(2_025).await;
         let flow = d.folded.flow().expect("a flow run");
         assert!(flow.items.len() > 20, "jobs still wait at the ticker");
-        d.command(Command::Stop).await.expect("stops");
-        let c = d.folded.counters;
-        assert_eq!((d.folded.status, c.in_flight), (RunStatus::Stopped, 0));
-        assert!(c.cancelled > 20);
-        let flow = d.folded.flow().expect("a flow run");
-        assert!(flow.items.is_empty());
-        assert!(
-            flow.stages
-                .iter()
-                .all(|s| s.workers.iter().all(|w| w.item.is_none()))
-        );
+        assert!(d.stop_flow().await > 20);
     }
 }

@@ -504,20 +504,7 @@ mod tests {
         )
         .await;
         d.until(1_000).await;
-        assert!(d.folded.counters.in_flight > 0);
-        let snap = d.command(Command::Stop).await.expect("stop");
-        assert_eq!(snap.status, RunStatus::Stopped);
-        let c = d.folded.counters;
-        assert_eq!(c.in_flight, 0);
-        assert!(c.cancelled > 0);
-        assert_eq!(c.submitted, c.completed + c.failed + c.cancelled);
-        let flow = d.folded.flow().expect("a flow run");
-        assert!(flow.items.is_empty());
-        assert!(
-            flow.stages
-                .iter()
-                .all(|s| s.workers.iter().all(|w| w.item.is_none()))
-        );
+        d.stop_flow().await;
         // A panic order after the stop finds no run.
         assert!(matches!(
             d.command(panic(0)).await,
