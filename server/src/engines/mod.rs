@@ -281,9 +281,10 @@ pub(crate) mod trial {
     use crate::run::{CommandError, Run};
     use shared::tree::{NodeId, TreeNode, TreeScene};
     use shared::{
-        Command, DropReason, Envelope, Event, Outcome, Params, PatternId, RunSnapshot, RunStatus,
-        TaskId,
+        Command, DropReason, Envelope, Event, ItemEnd, ItemId, Outcome, Params, PatternId,
+        RunSnapshot, RunStatus, StageId, TaskId,
     };
+    use std::collections::HashMap;
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::sync::Notify;
@@ -307,6 +308,25 @@ pub(crate) mod trial {
             events: driven.events,
             end: driven.folded,
         }
+    }
+
+    /// (label, when) of every item delivered at `stage`, in order.
+    pub fn deliveries(events: &[Envelope], stage: StageId) -> Vec<(String, u64)> {
+        let mut labels: HashMap<ItemId, &str> = HashMap::new();
+        let mut out = Vec::new();
+        for e in events {
+            match &e.event {
+                Event::ItemMade { item, .. } => {
+                    labels.insert(item.id, &item.label);
+                }
+                Event::ItemEnded {
+                    item,
+                    end: ItemEnd::Delivered { stage: s },
+                } if *s == stage => out.push((labels[item].to_owned(), e.at_ms)),
+                _ => {}
+            }
+        }
+        out
     }
 
     /// A run driven by hand, for what a viewer does mid-way: virtual time

@@ -658,25 +658,6 @@ mod tests {
         label.split(' ').next().unwrap_or_default()
     }
 
-    /// (label, when) of every copy delivered at `stage`.
-    fn deliveries(events: &[Envelope], stage: StageId) -> Vec<(String, u64)> {
-        let mut labels: BTreeMap<u64, String> = BTreeMap::new();
-        let mut out = Vec::new();
-        for e in events {
-            match &e.event {
-                Event::ItemMade { item, .. } => {
-                    labels.insert(item.id, item.label.clone());
-                }
-                Event::ItemEnded {
-                    item,
-                    end: ItemEnd::Delivered { stage: s },
-                } if *s == stage => out.push((labels[item].clone(), e.at_ms)),
-                _ => {}
-            }
-        }
-        out
-    }
-
     fn finite() -> [(&'static str, f64); 1] {
         [("messages", 20.0)]
     }
@@ -728,11 +709,11 @@ mod tests {
         // rest find the buffer full. Fast, it keeps them all.
         assert_eq!(dropped(&slow), Some((9, 31)));
         assert_eq!(dropped(&quick), Some((40, 0)));
-        assert_eq!(deliveries(&quick.events, everything).len(), 40);
+        assert_eq!(trial::deliveries(&quick.events, everything).len(), 40);
         for stage in [FIRST, FIRST + 1] {
-            let a = deliveries(&slow.events, stage);
+            let a = trial::deliveries(&slow.events, stage);
             assert!(!a.is_empty());
-            assert_eq!(a, deliveries(&quick.events, stage), "stage {stage}");
+            assert_eq!(a, trial::deliveries(&quick.events, stage), "stage {stage}");
         }
         for t in [&slow, &quick] {
             let flow = t.end.flow().expect("a flow run");

@@ -379,23 +379,7 @@ mod tests {
 
     /// When each item was delivered at `stage`, by label.
     fn delivered(events: &[Envelope], stage: StageId) -> BTreeMap<String, u64> {
-        let mut labels: BTreeMap<u64, String> = BTreeMap::new();
-        let mut out = BTreeMap::new();
-        for e in events {
-            match &e.event {
-                Event::ItemMade { item, .. } => {
-                    labels.insert(item.id, item.label.clone());
-                }
-                Event::ItemEnded {
-                    item,
-                    end: ItemEnd::Delivered { stage: s },
-                } if *s == stage => {
-                    out.insert(labels[item].clone(), e.at_ms);
-                }
-                _ => {}
-            }
-        }
-        out
+        trial::deliveries(events, stage).into_iter().collect()
     }
 
     fn last(events: &[Envelope], stage: StageId) -> Option<u64> {
