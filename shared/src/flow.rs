@@ -335,14 +335,7 @@ impl FlowScene {
             },
             since_ms: at_ms,
         };
-        match self.items.last() {
-            Some(last) if last.id() >= item.id() => {
-                if let Err(i) = self.items.binary_search_by_key(&item.id(), Item::id) {
-                    self.items.insert(i, item);
-                }
-            }
-            _ => self.items.push(item),
-        }
+        crate::scene::insert_by_id(&mut self.items, item, Item::id);
     }
 
     /// Takes the item out of where it was: a buffer, a blocked line, a

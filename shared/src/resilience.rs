@@ -352,16 +352,7 @@ impl ResilienceScene {
             outcome: None,
             ended_ms: None,
         };
-        // Ids grow, so pushing keeps the list sorted; an id out of order
-        // is placed where it belongs.
-        match self.jobs.last() {
-            Some(last) if last.id() >= job.id() => {
-                if let Err(i) = self.jobs.binary_search_by_key(&job.id(), Job::id) {
-                    self.jobs.insert(i, job);
-                }
-            }
-            _ => self.jobs.push(job),
-        }
+        crate::scene::insert_by_id(&mut self.jobs, job, Job::id);
     }
 
     pub(crate) fn pick(&mut self, job: TaskId, worker: u32) {

@@ -606,6 +606,20 @@ fn apply_flow(f: &mut FlowScene, c: &mut Counters, at: u64, event: &Event) {
     }
 }
 
+/// Puts `item` into `list`, kept sorted by `id`. Ids are handed out in
+/// order, so this is a push but for an id that arrives out of order; one
+/// already there is not added twice.
+pub(crate) fn insert_by_id<T, K: Ord>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> K) {
+    match list.last() {
+        Some(last) if id(last) >= id(&item) => {
+            if let Err(i) = list.binary_search_by_key(&id(&item), &id) {
+                list.insert(i, item);
+            }
+        }
+        _ => list.push(item),
+    }
+}
+
 fn push_recent<T>(list: &mut Vec<T>, item: T) {
     if list.len() == RECENT {
         list.remove(0);
