@@ -812,7 +812,7 @@ fn pieces_view(job: &Job, axis: Axis, now: Memo<f64>) -> AnyView {
                         title=title
                         style=axis.place(start, start + delay_ms as f64).style()
                     >
-                        <span class="seg-text">{format!("{delay_ms} ms")}</span>
+                        <span class="seg-text">{delay_ms}<span class="seg-unit">" ms"</span></span>
                     </span>
                 }
                 .into_any()
