@@ -181,12 +181,15 @@ async fn breaking_the_downstream_opens_the_breaker_and_healing_it_closes_it() {
     ui.screenshot(&output("circuit-closed-again.png")).await;
 
     // Now a breaker that flaps faster than the screen refreshes: a 10 ms
-    // reset timeout and 1 ms calls, so it opens, probes and re-opens several
-    // times within one frame. The strip must still show every transition.
+    // reset timeout, 1 ms calls every 12 ms. A trial call at t re-opens it
+    // at t + 1, it goes half-open at t + 11 and the next call, at t + 12,
+    // re-opens it at t + 13: three transitions in 12 ms, over and over. (No
+    // call lands on the millisecond of a reset, so no tie between tasks
+    // decides the rhythm.) The strip must still show every transition.
     let flap = Params::from([
         ("reset_ms".to_owned(), 10.0),
         ("latency_ms".to_owned(), 1.0),
-        ("interval_ms".to_owned(), 11.0),
+        ("interval_ms".to_owned(), 12.0),
         ("broken".to_owned(), 1.0),
     ]);
     server

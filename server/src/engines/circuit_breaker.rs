@@ -275,14 +275,15 @@ mod tests {
     /// (16 ms) shows all three transitions, not only where it ended up.
     #[tokio::test(start_paused = true)]
     async fn transitions_within_one_frame_are_all_kept() {
-        // One 1 ms call every 11 ms: a failed trial at c reopens the
-        // breaker at c + 1, and it is half-open again at c + 11, just as
-        // the next call comes.
+        // One 1 ms call every 12 ms: a failed trial at c reopens the
+        // breaker at c + 1, it is half-open again at c + 11, and the next
+        // call comes at c + 12. No call lands on the millisecond of a
+        // reset, so no tie between tasks decides the rhythm.
         let changes = [
             ("broken", 1.0),
             ("reset_ms", 10.0),
             ("latency_ms", 1.0),
-            ("interval_ms", 11.0),
+            ("interval_ms", 12.0),
             ("failure_pct", 0.0),
         ];
         let mut d = Driven::start(PatternId::CircuitBreaker, &changes, 42).await;
@@ -300,15 +301,16 @@ mod tests {
             [(HalfOpen, Open), (Open, HalfOpen), (HalfOpen, Closed)]
         );
         assert!(last[2].2 - last[0].2 <= 16, "{last:?}");
-        // Whatever the seed (a 1 ms call takes 1 ms): the trial sent at 88 ms
-        // fails at 89, the heal comes at 95, and the call at 99 ms finds
-        // the breaker just half-open and closes it at 100.
+        // Whatever the seed (a 1 ms call takes 1 ms): five failures from
+        // 0 to 48 open it at 49; the trials at 60 and 72 fail, the one
+        // sent at 84 fails at 85, it is half-open at 95 as the heal comes,
+        // and the trial sent at 96 closes it at 97.
         assert_eq!(
             last,
             [
-                (HalfOpen, Open, 89),
-                (Open, HalfOpen, 99),
-                (HalfOpen, Closed, 100)
+                (HalfOpen, Open, 85),
+                (Open, HalfOpen, 95),
+                (HalfOpen, Closed, 97)
             ]
         );
 
