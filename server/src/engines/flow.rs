@@ -184,6 +184,17 @@ pub async fn feed<T>(
     sink.emit(Event::StageStopped { stage });
 }
 
+/// What a worker's wait for its next item came to.
+#[derive(Debug)]
+pub enum Take<T> {
+    /// It took this item.
+    Item(Tracked<T>),
+    /// It was told to leave (its `stay` said no) before an item came.
+    Leave,
+    /// The channel is closed and empty, or the run was cancelled.
+    Done,
+}
+
 /// How a blocking send went.
 #[derive(Debug)]
 pub enum Sent<T> {
@@ -201,15 +212,34 @@ impl<T> Pipe<T> {
     }
 
     /// Sends, waiting for a free slot (backpressure); a full buffer is
-    /// reported as the sender blocked until a slot frees.
+    /// reported as the sender blocked until a slot frees. Finding the slot
+    /// (or none) and reporting it are one step, so the report never
+    /// disagrees with the buffer.
     pub async fn send(&self, item: Tracked<T>, token: &CancellationToken) -> Sent<T> {
         let channel = self.channel;
-        if self.tx.capacity() == 0 {
-            self.sink.emit(Event::ItemBlocked {
-                item: item.id,
-                channel,
-            });
-        }
+        let item = self.sink.record(|r| match self.tx.try_reserve() {
+            Ok(permit) => {
+                r.emit(Event::ItemQueued {
+                    item: item.id,
+                    channel,
+                });
+                permit.send(item);
+                None
+            }
+            Err(mpsc::error::TrySendError::Full(())) => {
+                r.emit(Event::ItemBlocked {
+                    item: item.id,
+                    channel,
+                });
+                Some(Ok(item))
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => Some(Err(item)),
+        });
+        let item = match item {
+            None => return Sent::Queued,
+            Some(Ok(item)) => item,
+            Some(Err(item)) => return Sent::Closed(item),
+        };
         let permit = tokio::select! {
             () = token.cancelled() => return Sent::Cancelled(item),
             permit = self.tx.reserve() => permit,
@@ -293,16 +323,10 @@ impl<T> PipeRx<T> {
         worker: u32,
         token: &CancellationToken,
     ) -> Option<Tracked<T>> {
-        let item = tokio::select! {
-            () = token.cancelled() => return None,
-            item = async { self.rx.lock().await.recv().await } => item?,
-        };
-        self.sink.emit(Event::ItemTaken {
-            item: item.id,
-            stage,
-            worker,
-        });
-        Some(item)
+        match self.recv_while(stage, worker, token, || true).await {
+            Take::Item(item) => Some(item),
+            Take::Leave | Take::Done => None,
+        }
     }
 
     /// Like [`recv`](Self::recv), for a worker that may be told to leave
@@ -318,41 +342,43 @@ impl<T> PipeRx<T> {
         worker: u32,
         token: &CancellationToken,
         stay: impl Fn() -> bool,
-    ) -> Option<Tracked<T>> {
+    ) -> Take<T> {
         let take = async {
             let mut rx = self.rx.lock().await;
             std::future::poll_fn(|cx| {
                 self.sink.record(|r| {
                     if !stay() {
-                        return Poll::Ready(None);
+                        return Poll::Ready(Take::Leave);
                     }
-                    let item = std::task::ready!(rx.poll_recv(cx));
-                    if let Some(item) = &item {
-                        r.emit(Event::ItemTaken {
-                            item: item.id,
-                            stage,
-                            worker,
-                        });
-                    }
-                    Poll::Ready(item)
+                    let Some(item) = std::task::ready!(rx.poll_recv(cx)) else {
+                        return Poll::Ready(Take::Done);
+                    };
+                    r.emit(Event::ItemTaken {
+                        item: item.id,
+                        stage,
+                        worker,
+                    });
+                    Poll::Ready(Take::Item(item))
                 })
             })
             .await
         };
         tokio::select! {
-            () = token.cancelled() => None,
-            item = take => item,
+            () = token.cancelled() => Take::Done,
+            took = take => took,
         }
     }
 
     /// Closes the receiving side and takes out what is still buffered,
     /// without reporting it taken: the items no one will read (a reader
-    /// that quit, a subscriber that left), for the caller to end.
+    /// that quit, a subscriber that left), for the caller to end. Once
+    /// closed, `recv` still waits for a sender that already holds a slot,
+    /// so an item sent through that slot is not left behind.
     pub async fn close_and_empty(&self) -> Vec<Tracked<T>> {
         let mut rx = self.rx.lock().await;
         rx.close();
         let mut left = Vec::new();
-        while let Ok(item) = rx.try_recv() {
+        while let Some(item) = rx.recv().await {
             left.push(item);
         }
         left

@@ -251,8 +251,14 @@ async fn ticker_lane(mut lane: Lane) {
     let mut last_tick = Duration::ZERO;
     while !line.is_empty() {
         // Read afresh at every tick, and again when a parameter changes,
-        // so a new period applies from the last tick on.
-        let next = last_tick + read_ms(&lane.params.borrow(), "ticker_ms");
+        // so a new period applies from the last tick on. Like Go's ticker,
+        // it drops the ticks it missed instead of firing them in a burst:
+        // a much shorter period set long after the last tick would
+        // otherwise release a crowd of jobs at one instant.
+        let period = read_ms(&lane.params.borrow(), "ticker_ms");
+        let now = lane.clock.now();
+        let due = last_tick + period;
+        let next = if due + period <= now { now } else { due };
         tokio::select! {
             biased;
             () = lane.token.cancelled() => return,
@@ -386,8 +392,9 @@ impl Steady {
     }
 
     /// A new rate, counted from the last event, so the next comes one new
-    /// period after it.
-    fn set_rate(&mut self, per_s: f64) {
+    /// period after it, or at `now` if that is already past: a faster rate
+    /// never fires the events it would have had in the past all at once.
+    fn set_rate(&mut self, per_s: f64, now: Duration) {
         let per_s = per_s.max(1.0) as u64;
         if per_s == self.per_s {
             return;
@@ -397,6 +404,10 @@ impl Steady {
             self.count = 1;
         }
         self.per_s = per_s;
+        if self.next() < now {
+            self.anchor = now;
+            self.count = 0;
+        }
     }
 }
 
@@ -437,8 +448,9 @@ async fn bucket_lane(mut lane: Lane) {
                 if bucket.resize(read(&p, "bucket") as u32) {
                     lane.sink().emit(bucket.gauge());
                 }
-                refills.set_rate(read(&p, "refill_per_s"));
-                arrivals.set_rate(read(&p, "rate_per_s"));
+                let now = lane.clock.now();
+                refills.set_rate(read(&p, "refill_per_s"), now);
+                arrivals.set_rate(read(&p, "rate_per_s"), now);
                 continue;
             }
             () = lane.clock.sleep_until(at) => {}
@@ -637,6 +649,67 @@ mod tests {
             starts(&d.events, WORKERS)[8..],
             [900, 1_000, 1_300, 1_600, 1_900]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_much_shorter_tick_drops_the_missed_ticks_instead_of_a_burst() {
+        let mut changes = TICKER_ONLY.to_vec();
+        changes.push(("ticker_ms", 2_000.0));
+        let mut d = Driven::start(PatternId::RateLimit, &changes, 3).await;
+        d.until(1_900).await;
+        let params = [("ticker_ms".to_owned(), 10.0)].into();
+        d.command(Command::SetParams { params })
+            .await
+            .expect("a live change");
+        d.until(1_935).await;
+        // 189 ticks of the new period lie in the past: one comes now, then
+        // one every 10 ms, each starting one job on a free worker.
+        assert_eq!(starts(&d.events, WORKERS), [1_900, 1_910, 1_920, 1_930]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_faster_rate_starts_now_without_the_arrivals_it_missed() {
+        let changes = [("jobs", 1.0), ("burst", 0.0), ("rate_per_s", 1.0)];
+        let mut d = Driven::start(PatternId::RateLimit, &changes, 3).await;
+        d.until(990).await;
+        let params = [
+            ("rate_per_s".to_owned(), 100.0),
+            ("refill_per_s".to_owned(), 50.0),
+        ]
+        .into();
+        d.command(Command::SetParams { params })
+            .await
+            .expect("a live change");
+        d.until(1_025).await;
+        let made: Vec<u64> = d
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                Event::ItemMade {
+                    stage: REQUESTS, ..
+                } => Some(e.at_ms),
+                _ => None,
+            })
+            .collect();
+        // One request at 0; then, at 100 a second, one each 10 ms from the
+        // change on, not the 98 the new rate would have had since.
+        assert_eq!(made, [0, 990, 1_000, 1_010, 1_020]);
+        // The refills follow the same rule: the bucket never gains more
+        // than one token at an instant.
+        let gains = d
+            .events
+            .windows(2)
+            .filter(|w| {
+                matches!(
+                    (&w[0].event, &w[1].event),
+                    (
+                        Event::Gauge { stage: BUCKET, .. },
+                        Event::Gauge { stage: BUCKET, .. }
+                    )
+                ) && w[0].at_ms == w[1].at_ms
+            })
+            .count();
+        assert_eq!(gains, 0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,7 +6,7 @@
 //! is closed and the pool waits for its workers to empty it. The crew can
 //! grow or shrink while it runs: a removed worker finishes its job first.
 
-use super::flow::{Flow, Pipe, PipeRx, Tracked, feed};
+use super::flow::{Flow, Pipe, PipeRx, Take, Tracked, feed};
 use super::{Ctx, read, read_ms, spec};
 use crate::clock::Clock;
 use crate::run::Sink;
@@ -335,13 +335,14 @@ async fn work(
             _ = size.wait_for(|&n| worker >= n) => continue,
             next = jobs.recv_while(POOL, worker, &token, || crew.stays(worker)) => next,
         };
-        let Some(job) = next else {
-            if crew.stays(worker) {
-                // The queue is closed and empty, or the run was stopped.
+        let job = match next {
+            Take::Item(job) => job,
+            // Asked again at the top: the crew may have grown back since.
+            Take::Leave => continue,
+            Take::Done => {
                 crew.gone(worker);
                 return;
             }
-            continue;
         };
         tokio::select! {
             () = token.cancelled() => return,
