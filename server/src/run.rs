@@ -393,14 +393,15 @@ impl Run {
                 .ok_or(CommandError::NotRunning)?
         };
         let (reply, answer) = oneshot::channel();
-        orders
-            .send(Order { command, reply })
-            .await
-            .map_err(|_| CommandError::NotRunning)?;
-        // An engine that ends before it reads the order drops the reply.
-        match tokio::time::timeout(ORDER_WAIT, answer).await {
-            Ok(Ok(answer)) => Ok(answer?),
-            Ok(Err(_)) | Err(_) => Err(CommandError::NotRunning),
+        // Handing the order over and hearing back share one deadline. An
+        // engine that ends before it reads the order drops the reply.
+        let asked = async {
+            orders.send(Order { command, reply }).await.ok()?;
+            answer.await.ok()
+        };
+        match tokio::time::timeout(ORDER_WAIT, asked).await {
+            Ok(Some(answer)) => Ok(answer?),
+            Ok(None) | Err(_) => Err(CommandError::NotRunning),
         }
     }
 
