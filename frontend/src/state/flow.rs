@@ -198,7 +198,7 @@ impl Layout {
     pub fn template(&self) -> String {
         let mut parts = Vec::new();
         for c in 0..self.columns {
-            parts.push("minmax(170px, 1fr)");
+            parts.push("minmax(var(--stage-min), 1fr)");
             if c + 1 < self.columns {
                 parts.push("auto");
             }
@@ -1381,7 +1381,7 @@ mod tests {
         );
         assert_eq!(
             layout.template(),
-            "minmax(170px, 1fr) auto minmax(170px, 1fr) auto minmax(170px, 1fr) auto minmax(170px, 1fr)"
+            "minmax(var(--stage-min), 1fr) auto minmax(var(--stage-min), 1fr) auto minmax(var(--stage-min), 1fr) auto minmax(var(--stage-min), 1fr)"
         );
         assert_eq!(
             layout.slots_per_row(),

@@ -8,13 +8,25 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::{PatternId, PatternInfo};
 
+/// The header; `nav_open` is the navigation drawer of a narrow screen,
+/// which its Patterns button opens and closes.
 #[component]
-pub fn Header() -> impl IntoView {
+pub fn Header(nav_open: RwSignal<bool>) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let connection = Memo::new(move |_| model.with(Model::connection));
     let lag = Memo::new(move |_| model.with(Model::lag));
     view! {
         <header class="topbar">
+            <button
+                type="button"
+                class="btn nav-toggle"
+                aria-controls="patterns-nav"
+                aria-expanded=move || nav_open.get().to_string()
+                on:click=move |_| nav_open.update(|open| *open = !*open)
+            >
+                <span class="btn-icon" aria-hidden="true">"≡"</span>
+                <span class="btn-label">"Patterns"</span>
+            </button>
             <A href="/">
                 <span class="brand">
                     <img class="brand-mark" src="/favicon.svg" alt="" width="40" height="40" />
@@ -49,9 +61,10 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The patterns, grouped by family, each linking to its page.
+/// The patterns, grouped by family, each linking to its page. As a drawer
+/// (`nav_open`), it closes once a pattern is picked.
 #[component]
-pub fn Nav() -> impl IntoView {
+pub fn Nav(nav_open: RwSignal<bool>) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let patterns = Memo::new(move |_| {
         model.with(|m| match m.patterns() {
@@ -61,7 +74,17 @@ pub fn Nav() -> impl IntoView {
         })
     });
     view! {
-        <nav class="sidebar" aria-label="Patterns">
+        <nav
+            class="sidebar"
+            id="patterns-nav"
+            aria-label="Patterns"
+            on:click=move |ev| {
+                let on_link = event_target::<web_sys::Element>(&ev).closest("a").ok().flatten().is_some();
+                if on_link {
+                    nav_open.set(false);
+                }
+            }
+        >
             {dynamic(move || match patterns.get() {
                 Loadable::Loading => view! { <p class="nav-note">"Loading patterns…"</p> }.into_any(),
                 Loadable::Failed(e) => {

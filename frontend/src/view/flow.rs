@@ -35,9 +35,9 @@ pub enum Decor {
 /// are counted.
 const MAX_ROW_CHIPS: usize = 10;
 
-/// A channel slot's width plus the gap after it, and the gap, in CSS
-/// pixels (as `app.css` draws them), so a channel is as wide as its slots.
-const SLOT_PITCH_PX: usize = 44;
+/// The gap after a channel slot, in CSS pixels (as `app.css` draws it); a
+/// slot's width plus this gap is the stylesheet's `--slot-pitch`, so a
+/// channel is as wide as its slots.
 const SLOT_GAP_PX: usize = 4;
 
 /// The flow scene of a run, if it is one.
@@ -478,7 +478,8 @@ fn ChannelView(run: String, id: ChannelId, per_row: Memo<u32>) -> impl IntoView 
                 <ol class="ch-slots" style=text(move || {
                     let drawn = look.with(|l| l.as_ref().and_then(|l| l.as_ref()).map_or(1, |l| l.slots.len().max(1)));
                     let columns = drawn.min(per_row.get() as usize);
-                    format!("width: {}px;", columns * SLOT_PITCH_PX - SLOT_GAP_PX)
+                    // The slot's pitch is the stylesheet's (narrower on a narrow screen).
+                    format!("width: calc({columns} * var(--slot-pitch) - {SLOT_GAP_PX}px);")
                 })>
                     <For each=slots key=Slot::key let:slot>
                         {match slot {

@@ -124,12 +124,14 @@ pub fn App() -> impl IntoView {
     provide_context(Ctx { model, wall });
     net::start(model);
     tick(wall);
+    // On a narrow screen the navigation is a drawer the header opens.
+    let nav_open = RwSignal::new(false);
 
     view! {
         <Router>
-            <div class="shell">
-                <chrome::Header />
-                <chrome::Nav />
+            <div class="shell" data-nav-open=move || nav_open.get().to_string()>
+                <chrome::Header nav_open />
+                <chrome::Nav nav_open />
                 <main class="main" id="main">
                     <Routes fallback=|| view! { <chrome::NotFound /> }>
                         <Route path=path!("/") view=chrome::Welcome />
