@@ -200,3 +200,65 @@ async fn a_slow_subscriber_shows_its_drops_and_subscriptions_change_live() {
     ui.close().await;
     assert!(problems.is_empty(), "console errors: {problems:#?}");
 }
+
+/// How far the page, and the widest flow on it, reach past their width.
+const OVERFLOW: &str = r#"[document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    Math.max(0, ...Array.from(document.querySelectorAll('.flow'), f => f.scrollWidth - f.clientWidth))]"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_laptop_screen_the_flow_keeps_the_width_and_the_patterns_fold_away() {
+    if !chromium_available() {
+        return;
+    }
+    let server = TestServer::start().await;
+    let ui = TestBrowser::launch().await;
+    ui.resize(1366, 768).await;
+    open(&ui, &server, "pipeline").await;
+    ui.click(r#"button[data-action="start"]"#).await;
+    ui.wait_for(
+        "items in the workers' hands",
+        "document.querySelector('[data-stage] [data-worker][data-item]:not([data-item=\"\"])') !== null",
+        PATIENCE,
+    )
+    .await;
+    // Nothing slides under the controls: neither the page nor the four
+    // stages of the pipeline need a horizontal scroll.
+    let overflow: (i64, i64) = ui.eval(OVERFLOW).await;
+    assert_eq!(overflow, (0, 0), "(page, flow) past their width");
+    let nav_visible = "(() => { const r = document.querySelector('#patterns-nav').getBoundingClientRect(); return r.right > 0; })()";
+    assert!(
+        !ui.eval::<bool>(nav_visible).await,
+        "the list waits behind its button"
+    );
+    let png = ui.screenshot(&output("pipeline-1366.png")).await;
+    assert_eq!(png_size(&png), Some((1366, 768)));
+
+    // The Patterns button opens the list; picking a pattern goes there and
+    // folds the list away again.
+    ui.click(".nav-toggle").await;
+    ui.wait_for(
+        "the list of patterns open",
+        &format!("document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'true' && {nav_visible}"),
+        PATIENCE,
+    )
+    .await;
+    ui.click(r#"#patterns-nav a[href="/p/pub-sub"]"#).await;
+    ui.wait_for(
+        "the pub/sub page with the list folded",
+        r#"document.querySelector('[data-pattern="pub-sub"]') !== null && document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'false'"#,
+        PATIENCE,
+    )
+    .await;
+
+    // Back at full size the list is always there and the button is not.
+    ui.resize(WIDTH, HEIGHT).await;
+    ui.wait_for(
+        "the list beside the page, no button",
+        &format!("{nav_visible} && getComputedStyle(document.querySelector('.nav-toggle')).display === 'none'"),
+        PATIENCE,
+    )
+    .await;
+    let problems = ui.problems();
+    ui.close().await;
+    assert!(problems.is_empty(), "console errors: {problems:#?}");
+}

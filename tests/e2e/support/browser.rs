@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::cdp::js_protocol::runtime::{
@@ -228,6 +229,15 @@ impl TestBrowser {
                 self.problems()
             );
         }
+    }
+
+    /// Shows the page at `width` × `height` CSS pixels, as a smaller
+    /// screen or projector would.
+    pub async fn resize(&self, width: u32, height: u32) {
+        let metrics = SetDeviceMetricsOverrideParams::new(width, height, 1.0, false);
+        within("a new window size", PATIENCE, self.page.execute(metrics))
+            .await
+            .unwrap_or_else(|e| panic!("resize to {width}x{height}: {e}"));
     }
 
     /// Clicks the element `selector` with the mouse, as a user would.
