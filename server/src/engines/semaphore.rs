@@ -336,7 +336,7 @@ impl Holder {
 mod tests {
     use super::*;
     use crate::engines::trial::{self, Driven};
-    use shared::{Command, Envelope, RunSnapshot, RunStatus};
+    use shared::{Command, Envelope, RunSnapshot};
 
     /// Folds `events` again one by one and checks, after each, that no more
     /// tasks hold a permit than the semaphore has, except holders left over
@@ -540,14 +540,7 @@ mod tests {
             .filter(|i| matches!(i.place, shared::Place::Waiting { .. }))
             .count();
         assert_eq!((holders(&d.folded), waiting), (3, 3));
-        d.command(Command::Stop).await.expect("stops");
-        let c = d.folded.counters;
-        assert_eq!(
-            (d.folded.status, c.in_flight, c.cancelled),
-            (RunStatus::Stopped, 0, 6)
-        );
-        let flow = d.folded.flow().expect("a flow run");
-        assert!(flow.items.is_empty());
+        assert_eq!(d.stop_flow().await, 6);
         assert_eq!(holders(&d.folded), 0);
     }
 }

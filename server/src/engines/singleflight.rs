@@ -374,7 +374,7 @@ impl Leader {
 mod tests {
     use super::*;
     use crate::engines::trial::{self, Driven};
-    use shared::{Command, Envelope, RunStatus};
+    use shared::{Command, Envelope};
     use std::collections::BTreeMap;
 
     #[test]
@@ -571,16 +571,6 @@ mod tests {
                 .iter()
                 .any(|i| matches!(i.place, shared::Place::Waiting { on: Some(_), .. }))
         );
-        d.command(Command::Stop).await.expect("stops");
-        let c = d.folded.counters;
-        assert_eq!((d.folded.status, c.in_flight), (RunStatus::Stopped, 0));
-        assert!(c.cancelled > 0);
-        let flow = d.folded.flow().expect("a flow run");
-        assert!(flow.items.is_empty());
-        assert!(
-            flow.stages
-                .iter()
-                .all(|s| s.workers.iter().all(|w| w.item.is_none()))
-        );
+        d.stop_flow().await;
     }
 }
