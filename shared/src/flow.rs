@@ -538,23 +538,12 @@ impl FlowScene {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Envelope, Event};
+    use crate::event::Event;
     use crate::pattern::PatternId;
     use crate::scene::RunSnapshot;
 
     fn fold(events: Vec<(u64, Event)>) -> RunSnapshot {
-        let mut snap = RunSnapshot::new("r", PatternId::Pipeline);
-        for (i, (at_ms, event)) in events.into_iter().enumerate() {
-            let env = Envelope {
-                seq: i as u64 + 1,
-                at_ms,
-                event,
-            };
-            snap.apply(&env);
-            assert!(snap.counters.is_conserved(), "after {env:?}");
-            assert_eq!(snap.tasks_in_scene(), snap.counters.in_flight);
-        }
-        snap
+        crate::scene::fold_checked(PatternId::Pipeline, events)
     }
 
     fn stage(id: StageId, role: StageRole, workers: u32) -> Event {

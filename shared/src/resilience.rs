@@ -497,23 +497,12 @@ impl ResilienceScene {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Envelope, Event};
+    use crate::event::Event;
     use crate::pattern::PatternId;
     use crate::scene::RunSnapshot;
 
     fn fold(pattern: PatternId, events: Vec<(u64, Event)>) -> RunSnapshot {
-        let mut snap = RunSnapshot::new("r", pattern);
-        for (i, (at_ms, event)) in events.into_iter().enumerate() {
-            let env = Envelope {
-                seq: i as u64 + 1,
-                at_ms,
-                event,
-            };
-            snap.apply(&env);
-            assert!(snap.counters.is_conserved(), "after {env:?}");
-            assert_eq!(snap.tasks_in_scene(), snap.counters.in_flight);
-        }
-        snap
+        crate::scene::fold_checked(pattern, events)
     }
 
     fn job(id: TaskId) -> Event {

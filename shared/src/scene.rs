@@ -627,6 +627,24 @@ fn push_recent<T>(list: &mut Vec<T>, item: T) {
     list.push(item);
 }
 
+/// Folds `(at_ms, event)` pairs into a fresh run of `pattern`, numbering
+/// them in order and checking the conservation rule after every one.
+#[cfg(test)]
+pub(crate) fn fold_checked(pattern: PatternId, events: Vec<(u64, Event)>) -> RunSnapshot {
+    let mut snap = RunSnapshot::new("r", pattern);
+    for (i, (at_ms, event)) in events.into_iter().enumerate() {
+        let env = Envelope {
+            seq: i as u64 + 1,
+            at_ms,
+            event,
+        };
+        snap.apply(&env);
+        assert!(snap.counters.is_conserved(), "after {env:?}");
+        assert_eq!(snap.tasks_in_scene(), snap.counters.in_flight);
+    }
+    snap
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
