@@ -8,6 +8,7 @@
 //! - [`run`]: a live instance of a pattern: lifecycle, commands, the fold of
 //!   its events.
 //! - [`hub`]: every run, and the per-frame event stream to viewers.
+//! - [`preview`]: the scene a run will open with, drawn before it starts.
 //! - [`tree`]: a cancellation-token tree that records why each node was
 //!   cancelled.
 //! - [`http`]: the JSON API, the SSE endpoint and the embedded browser app.
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod engines;
 pub mod http;
 pub mod hub;
+pub mod preview;
 pub mod run;
 pub mod tree;
 

@@ -7,6 +7,7 @@
 
 use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
 use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
+use crate::preview;
 use crate::tree::{Tree, TreeError};
 use serde::Serialize;
 use shared::{
@@ -89,6 +90,17 @@ pub enum CommandError {
     Order(#[from] OrderError),
 }
 
+/// The event that starts a run over with `params` and `seed`.
+pub(crate) fn reset_event(params: Params, seed: u64) -> Event {
+    let field = |name| engines::read(&params, name) as u32;
+    Event::Reset {
+        capacity: field("capacity"),
+        workers: field("workers"),
+        seed,
+        params,
+    }
+}
+
 /// What the engine writes through: stamps, folds and queues each event.
 #[derive(Debug, Clone)]
 pub struct Sink {
@@ -129,6 +141,27 @@ impl Recorder<'_> {
 }
 
 impl Sink {
+    /// A sink of no run's, folding into a snapshot of its own on `clock`:
+    /// for drawing a preview off to the side.
+    pub(crate) fn detached(clock: Clock, snapshot: RunSnapshot) -> Sink {
+        let core = RunCore {
+            clock,
+            state: Mutex::new(RunState {
+                snapshot,
+                pending: Vec::new(),
+            }),
+            wake: Arc::new(Notify::new()),
+        };
+        Sink {
+            run: Arc::new(core),
+        }
+    }
+
+    /// The scene folded so far.
+    pub(crate) fn scene(&self) -> Scene {
+        self.run.lock().snapshot.scene.clone()
+    }
+
     /// Records one event.
     pub fn emit(&self, event: Event) {
         self.record(|r| r.emit(event));
@@ -235,7 +268,7 @@ impl Run {
             root: root.child_token(),
             tracker,
         };
-        run.emit_reset();
+        run.show_ready();
         run
     }
 
@@ -275,16 +308,24 @@ impl Run {
     }
 
     fn emit_reset(&self) {
-        let params = self.params.borrow().clone();
-        let field = |name| engines::read(&params, name) as u32;
-        let event = Event::Reset {
-            capacity: field("capacity"),
-            workers: field("workers"),
-            seed: self.seed(),
-            params,
-        };
+        let event = reset_event(self.params.borrow().clone(), self.seed());
         self.core.clock.restart();
         self.sink().emit(event);
+    }
+
+    /// Back at the start, waiting for Start: the reset, then the scene the
+    /// engine will open with, so a class can say what it expects first.
+    fn show_ready(&self) {
+        self.emit_reset();
+        let scene = preview::draw(
+            self.pattern,
+            &self.id,
+            self.params.borrow().clone(),
+            self.seed(),
+        );
+        if let Some(scene) = scene {
+            self.sink().emit(Event::Preview { scene });
+        }
     }
 
     fn emit_clock(&self) {
@@ -295,6 +336,14 @@ impl Run {
         });
     }
 
+    /// Lets a paused clock run again, and tells viewers.
+    fn resume_clock(&self) {
+        if self.core.clock.is_paused() {
+            self.core.clock.resume();
+            self.emit_clock();
+        }
+    }
+
     /// Carries out one command and answers the snapshot after it.
     pub async fn command(&self, command: Command) -> Result<RunSnapshot, CommandError> {
         match command {
@@ -302,6 +351,8 @@ impl Run {
                 let mut engine = self.engine.lock().await;
                 if !is_live(&engine) {
                     self.halt(&mut engine).await;
+                    // A pause belonged to the run before: a fresh start runs.
+                    self.resume_clock();
                     self.begin(&mut engine);
                 }
             }
@@ -319,7 +370,9 @@ impl Run {
                 self.halt(&mut engine).await;
                 *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = DEFAULT_SEED;
                 self.params.send_replace(engines::preset(self.pattern));
-                self.emit_reset();
+                self.show_ready();
+                // Back to how a new run is: ready to run, not frozen.
+                self.resume_clock();
             }
             Command::Pause => {
                 self.core.clock.pause();
@@ -498,7 +551,7 @@ impl Run {
         if live {
             self.begin(engine);
         } else {
-            self.emit_reset();
+            self.show_ready();
         }
     }
 
@@ -742,6 +795,40 @@ mod tests {
                 tracker.is_empty(),
                 "{pattern}: a task of the run is still alive"
             );
+        }
+    }
+
+    /// A teacher pauses a run, then resets it (or stops it), then starts
+    /// it again: the new run must really run, on a clock that moves, and a
+    /// reset must already show the clock running to every viewer.
+    #[tokio::test(start_paused = true)]
+    async fn a_start_after_pause_and_reset_or_stop_runs_on_a_moving_clock() {
+        for between in [Command::Reset, Command::Stop] {
+            let run = run_of(PatternId::DropBasic, &TaskTracker::new());
+            run.command(Command::Start).await.expect("start");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            run.command(Command::Pause).await.expect("pause");
+            let after = run.command(between.clone()).await.expect("reset or stop");
+            if between == Command::Reset {
+                assert!(!after.clock.paused, "a reset run still shows Paused");
+            }
+            let started = run.command(Command::Start).await.expect("start");
+            assert_eq!(started.status, RunStatus::Running, "{between:?}");
+            assert!(!started.clock.paused, "{between:?}: started paused");
+
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let snap = run.snapshot();
+            assert_eq!(
+                run.core.clock.now_ms(),
+                500,
+                "{between:?}: virtual time must follow real time after the start"
+            );
+            assert!(
+                snap.counters.submitted > 0,
+                "{between:?}: the started run did nothing: {:?}",
+                snap.counters
+            );
+            run.command(Command::Stop).await.expect("stop");
         }
     }
 

@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
-    /// Start the engine if it is not running.
+    /// Start the engine if it is not running, on a running clock: a pause
+    /// belonged to the run before.
     Start,
     /// Cancel the engine; work in flight ends as cancelled.
     Stop,
     /// Start again from nothing with the current parameters and seed.
     Restart,
-    /// Back to the seed's preset parameters and seed, then start.
+    /// Back to the preset parameters and the default seed, idle, with the
+    /// clock running, ready for the next start.
     Reset,
     /// Freeze the run's virtual clock.
     Pause,

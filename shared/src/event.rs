@@ -126,6 +126,11 @@ pub enum Event {
         speed: f64,
         paused: bool,
     },
+    /// Before Start: the scene the run will open with (its tree and
+    /// deadlines, stages and channels, breaker, jobs), nothing moving yet.
+    Preview {
+        scene: crate::scene::Scene,
+    },
     /// A parameter changed while the engine kept running.
     Param {
         name: String,
@@ -339,6 +344,9 @@ pub enum Event {
         stage: StageId,
         value: f64,
         max: f64,
+        /// What it counts, in words, for its label.
+        #[serde(default)]
+        label: String,
     },
     /// A stage sent one message on; the items that carry it are made where
     /// it is copied (a publisher's message, copied by the broker).

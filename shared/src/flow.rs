@@ -199,12 +199,15 @@ pub struct Stage {
     pub stopped: bool,
 }
 
-/// A level with its maximum.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A level with its maximum, and what it counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gauge {
     pub value: f64,
     pub max: f64,
     pub at_ms: u64,
+    /// What the level counts, in words: "tokens", "permits free".
+    #[serde(default)]
+    pub label: String,
 }
 
 /// A channel, as the fold keeps it.
@@ -242,6 +245,43 @@ pub struct FlowScene {
 }
 
 impl FlowScene {
+    /// The stages with their idle workers and the channels, empty: no
+    /// item made yet.
+    pub fn blueprint(&self) -> FlowScene {
+        let stages = self
+            .stages
+            .iter()
+            .map(|s| Stage {
+                spec: s.spec.clone(),
+                workers: vec![Worker::default(); s.workers.len()],
+                made: 0,
+                sent: 0,
+                ends: EndTally::default(),
+                // A level as the engine set it at its first instant (a full
+                // bucket, every permit free, nothing finished yet).
+                gauge: s.gauge.clone(),
+                stopped: false,
+            })
+            .collect();
+        let channels = self
+            .channels
+            .iter()
+            .map(|c| Channel {
+                spec: c.spec.clone(),
+                buffer: Vec::new(),
+                blocked: Vec::new(),
+                sent: 0,
+                dropped: 0,
+                closed: false,
+            })
+            .collect();
+        FlowScene {
+            stages,
+            channels,
+            ..Default::default()
+        }
+    }
+
     pub fn stage(&self, id: StageId) -> Option<&Stage> {
         self.stages.iter().find(|s| s.spec.id == id)
     }
@@ -528,9 +568,14 @@ impl FlowScene {
         }
     }
 
-    pub(crate) fn gauge(&mut self, stage: StageId, value: f64, max: f64, at_ms: u64) {
+    pub(crate) fn gauge(&mut self, stage: StageId, value: f64, max: f64, label: &str, at_ms: u64) {
         if let Some(s) = self.stage_mut(stage) {
-            s.gauge = Some(Gauge { value, max, at_ms });
+            s.gauge = Some(Gauge {
+                value,
+                max,
+                at_ms,
+                label: label.to_owned(),
+            });
         }
     }
 }
@@ -809,6 +854,7 @@ mod tests {
                     stage: 1,
                     value: 2.5,
                     max: 5.0,
+                    label: String::new(),
                 },
             ),
         ]);

@@ -307,6 +307,28 @@ pub struct ResilienceScene {
 }
 
 impl ResilienceScene {
+    /// The breaker closed, the workers idle and the jobs made so far
+    /// waiting: no call made yet.
+    pub fn blueprint(&self) -> ResilienceScene {
+        ResilienceScene {
+            breaker: self.breaker.as_ref().map(|_| BreakerScene::default()),
+            jobs: self
+                .jobs
+                .iter()
+                .map(|j| Job {
+                    spec: j.spec.clone(),
+                    submitted_ms: 0,
+                    worker: None,
+                    attempts: Vec::new(),
+                    outcome: None,
+                    ended_ms: None,
+                })
+                .collect(),
+            workers: vec![None; self.workers.len()],
+            ..Default::default()
+        }
+    }
+
     /// An empty scene, with a closed breaker if the pattern has one.
     pub fn new(with_breaker: bool, workers: u32) -> ResilienceScene {
         ResilienceScene {

@@ -167,6 +167,21 @@ pub enum Scene {
 }
 
 impl Scene {
+    /// The scene's shape without anything that moved: what it shows before
+    /// the run starts.
+    pub fn blueprint(&self) -> Scene {
+        match self {
+            Scene::Overload(s) => Scene::Overload(OverloadScene {
+                capacity: s.capacity,
+                workers: vec![Worker::default(); s.workers.len()],
+                ..OverloadScene::default()
+            }),
+            Scene::Tree(t) => Scene::Tree(t.blueprint()),
+            Scene::Resilience(r) => Scene::Resilience(r.blueprint()),
+            Scene::Flow(f) => Scene::Flow(f.blueprint()),
+        }
+    }
+
     /// An empty scene for `pattern`, in the shape of its family.
     pub fn new(pattern: PatternId, capacity: u32, workers: u32) -> Scene {
         match pattern.family() {
@@ -270,13 +285,26 @@ impl RunSnapshot {
                 self.scene = Scene::new(self.pattern, *capacity, *workers);
                 self.status = RunStatus::Idle;
             }
-            Event::Status { status } => self.status = *status,
+            Event::Status { status } => {
+                self.status = *status;
+                if let (RunStatus::Finished | RunStatus::Stopped, Scene::Tree(t)) =
+                    (status, &mut self.scene)
+                {
+                    t.close(at);
+                }
+            }
             Event::Clock { speed, paused } => {
                 self.clock.speed = *speed;
                 self.clock.paused = *paused;
             }
             Event::Param { name, value } => {
                 self.params.insert(name.clone(), *value);
+            }
+            // A preview that arrives once the run has started is stale.
+            Event::Preview { scene } => {
+                if self.status == RunStatus::Idle {
+                    self.scene = scene.clone();
+                }
             }
             event => match &mut self.scene {
                 Scene::Overload(s) => apply_overload(s, &mut self.counters, at, event),
@@ -599,7 +627,12 @@ fn apply_flow(f: &mut FlowScene, c: &mut Counters, at: u64, event: &Event) {
         }
         Event::WorkersSet { stage, workers } => f.set_workers(*stage, *workers, at),
         Event::WorkerPanicked { stage, worker } => f.panicked(*stage, *worker),
-        Event::Gauge { stage, value, max } => f.gauge(*stage, *value, *max, at),
+        Event::Gauge {
+            stage,
+            value,
+            max,
+            label,
+        } => f.gauge(*stage, *value, *max, label, at),
         Event::Sent { stage } => f.sent(*stage),
         Event::Draining => f.draining = true,
         _ => {}
@@ -669,6 +702,52 @@ mod tests {
             capacity: 2,
             workers: 1,
         }
+    }
+
+    #[test]
+    fn a_preview_shows_only_while_the_run_waits_for_start() {
+        let mut snap = RunSnapshot::new("r", PatternId::DropBasic);
+        snap.apply(&env(1, 0, reset()));
+        let preview = Scene::Overload(OverloadScene {
+            capacity: 7,
+            ..OverloadScene::default()
+        });
+        snap.apply(&env(
+            2,
+            0,
+            Event::Preview {
+                scene: preview.clone(),
+            },
+        ));
+        assert_eq!(snap.scene, preview);
+        // Once started, a preview that comes late changes nothing.
+        let running = Event::Status {
+            status: RunStatus::Running,
+        };
+        snap.apply(&env(3, 0, running));
+        snap.apply(&env(4, 0, reset()));
+        snap.apply(&env(
+            5,
+            0,
+            Event::Status {
+                status: RunStatus::Running,
+            },
+        ));
+        let before = snap.scene.clone();
+        snap.apply(&env(6, 0, Event::Preview { scene: preview }));
+        assert_eq!(snap.scene, before);
+    }
+
+    #[test]
+    fn a_blueprint_keeps_the_shape_and_drops_what_moved() {
+        let mut snap = RunSnapshot::new("r", PatternId::DropBasic);
+        snap.apply(&env(1, 0, reset()));
+        snap.apply(&env(2, 0, Event::Submitted { task: task(1, 1) }));
+        let Scene::Overload(shape) = snap.scene.blueprint() else {
+            panic!("an overload scene keeps its family");
+        };
+        assert_eq!((shape.capacity, shape.workers.len()), (2, 1));
+        assert!(shape.offering.is_none() && shape.queue.is_empty());
     }
 
     #[test]

@@ -166,6 +166,11 @@ pub struct TreeNode {
     pub ended: Option<(TaskEnd, u64)>,
     /// It can never exit: it is blocked for good, holding what it holds.
     pub leaked_ms: Option<u64>,
+    /// When the run ended with this node still open (neither cancelled nor
+    /// ended): a scope closed normally with its run. Nothing happens to it
+    /// after that, so a shutdown's cancel that follows does not mark it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_ms: Option<u64>,
     /// A short line the pattern attaches: who is working on it, what it
     /// returned, why it stopped.
     pub note: Option<String>,
@@ -188,11 +193,16 @@ pub enum NodeState {
     TimedOut,
     /// Blocked for good: it will never exit by itself.
     Leaked,
+    /// The run ended with it open and never cancelled: a scope that closed
+    /// normally with its run.
+    Closed,
+    /// The run ended before its work began.
+    NeverStarted,
 }
 
 impl NodeState {
     /// Every state, in the order a legend or a summary lists them.
-    pub const ALL: [NodeState; 8] = [
+    pub const ALL: [NodeState; 10] = [
         NodeState::Live,
         NodeState::Queued,
         NodeState::Cancelling,
@@ -201,6 +211,8 @@ impl NodeState {
         NodeState::TimedOut,
         NodeState::Failed,
         NodeState::Leaked,
+        NodeState::Closed,
+        NodeState::NeverStarted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -213,6 +225,8 @@ impl NodeState {
             NodeState::Failed => "failed",
             NodeState::TimedOut => "timed_out",
             NodeState::Leaked => "leaked",
+            NodeState::Closed => "closed",
+            NodeState::NeverStarted => "never_started",
         }
     }
 }
@@ -237,6 +251,13 @@ impl TreeNode {
                 TaskEnd::Failed { .. } => NodeState::Failed,
                 TaskEnd::Cancelled => NodeState::Cancelled,
                 TaskEnd::TimedOut => NodeState::TimedOut,
+            };
+        }
+        if self.closed_ms.is_some() {
+            return if self.has_work() && self.started_ms.is_none() {
+                NodeState::NeverStarted
+            } else {
+                NodeState::Closed
             };
         }
         match (self.cancelled, self.has_work()) {
@@ -314,6 +335,35 @@ pub struct TreeScene {
 }
 
 impl TreeScene {
+    /// Every node as made, with its deadline, and nothing started, ended
+    /// or cancelled yet.
+    pub fn blueprint(&self) -> TreeScene {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|(id, n)| {
+                let node = TreeNode {
+                    spec: n.spec.clone(),
+                    children: n.children.clone(),
+                    created_ms: 0,
+                    deadline_set_ms: 0,
+                    cancelled: None,
+                    started_ms: None,
+                    step: 0,
+                    ended: None,
+                    leaked_ms: None,
+                    closed_ms: None,
+                    note: None,
+                };
+                (*id, node)
+            })
+            .collect();
+        TreeScene {
+            nodes,
+            ..Default::default()
+        }
+    }
+
     pub const ROOT: NodeId = 0;
 
     pub fn node(&self, id: NodeId) -> Option<&TreeNode> {
@@ -365,6 +415,7 @@ impl TreeScene {
             step: 0,
             ended: None,
             leaked_ms: None,
+            closed_ms: None,
             note: None,
             spec,
         };
@@ -375,6 +426,7 @@ impl TreeScene {
         let mut mark = |id: NodeId, cause: Cause| {
             if let Some(n) = self.nodes.get_mut(&id)
                 && n.cancelled.is_none()
+                && n.closed_ms.is_none()
             {
                 n.cancelled = Some(Cancellation {
                     cause,
@@ -386,6 +438,21 @@ impl TreeScene {
         mark(node, cause);
         for &id in reached {
             mark(id, Cause::Parent);
+        }
+    }
+
+    /// The run has ended: every node still open (neither cancelled, nor
+    /// ended, nor leaked) closes with it, so nothing of an ended run reads
+    /// as live. A leaked task stays leaked: it really is still there.
+    pub(crate) fn close(&mut self, at_ms: u64) {
+        let open = self.nodes.values_mut().filter(|n| {
+            n.cancelled.is_none()
+                && n.ended.is_none()
+                && n.leaked_ms.is_none()
+                && n.closed_ms.is_none()
+        });
+        for node in open {
+            node.closed_ms = Some(at_ms);
         }
     }
 
@@ -599,5 +666,72 @@ mod tests {
         let tree = snap.tree().expect("a tree run");
         assert_eq!(tree.node(1).map(TreeNode::state), Some(NodeState::Leaked));
         assert_eq!((tree.leaked, snap.counters.in_flight), (1, 1));
+    }
+
+    #[test]
+    fn when_the_run_ends_what_is_still_open_closes_and_says_so() {
+        let events = vec![
+            Event::NodeCreated {
+                node: spec(0, None, NodeKind::Scope),
+            },
+            Event::NodeCreated {
+                node: spec(1, Some(0), NodeKind::Scope),
+            },
+            Event::NodeCreated {
+                node: spec(2, Some(1), NodeKind::Task),
+            },
+            Event::NodeCreated {
+                node: spec(3, Some(0), NodeKind::Service),
+            },
+            Event::NodeCreated {
+                node: spec(4, Some(0), NodeKind::Task),
+            },
+            Event::TaskStarted { node: 2 },
+            Event::TokenCancelled {
+                node: 1,
+                cause: Cause::Manual,
+                reached: vec![2],
+            },
+            Event::TaskEnded {
+                node: 2,
+                end: TaskEnd::Cancelled,
+            },
+            Event::TaskStarted { node: 4 },
+            Event::Leaked { node: 4 },
+            Event::Status {
+                status: crate::event::RunStatus::Finished,
+            },
+        ];
+        let snap = fold(events.clone());
+        let tree = snap.tree().expect("a tree run");
+        let state = |id| tree.node(id).map(TreeNode::state);
+        assert_eq!(state(0), Some(NodeState::Closed), "the root closed");
+        assert_eq!(tree.node(0).and_then(|n| n.closed_ms), Some(1100));
+        assert_eq!(state(1), Some(NodeState::Cancelled));
+        assert_eq!(state(2), Some(NodeState::Cancelled));
+        assert_eq!(state(3), Some(NodeState::NeverStarted));
+        assert_eq!(state(4), Some(NodeState::Leaked), "a leak stays a leak");
+        assert!(tree.nodes.values().all(|n| n.state() != NodeState::Live));
+
+        // A shutdown after the end reaches only what was still there.
+        let mut after = events;
+        after.push(Event::TokenCancelled {
+            node: 0,
+            cause: Cause::Shutdown,
+            reached: vec![1, 2, 3, 4],
+        });
+        let snap = fold(after);
+        let tree = snap.tree().expect("a tree run");
+        assert_eq!(tree.node(0).and_then(|n| n.cancelled), None);
+        assert_eq!(
+            tree.node(0).map(TreeNode::state),
+            Some(NodeState::Closed),
+            "a closed scope stays closed"
+        );
+        assert_eq!(
+            tree.node(4).and_then(|n| n.cancelled).map(|c| c.cause),
+            Some(Cause::Parent),
+            "the leaked task is still there to be reached"
+        );
     }
 }

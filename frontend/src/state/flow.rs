@@ -34,13 +34,25 @@ pub struct Chip {
 }
 
 impl Chip {
-    /// The label as a small slot shows it: its number alone ("#12" of
-    /// "ERROR #12", "9" of "item 9"), the tag being told by the slot's
-    /// colour and the whole label by its title.
-    pub fn short(&self) -> &str {
-        match self.label.rsplit_once(' ') {
-            Some((_, n)) if n.chars().any(|c| c.is_ascii_digit()) => n,
-            _ => &self.label,
+    /// The label as a small slot shows it: its number ("9" of "item 9"),
+    /// after its tag's initial when it has a tag ("E12" of "ERROR #12",
+    /// "O4" of "orders.created #4"), so a level or a topic is told by a
+    /// letter as well as by the slot's colour. The whole label is the
+    /// slot's title.
+    pub fn short(&self) -> String {
+        let Some((tag, n)) = self
+            .label
+            .rsplit_once(' ')
+            .filter(|(_, n)| n.chars().any(|c| c.is_ascii_digit()))
+        else {
+            return self.label.clone();
+        };
+        let initial = tag.chars().find(|c| c.is_alphabetic());
+        match initial {
+            Some(initial) if self.tone != "plain" => {
+                format!("{}{}", initial.to_uppercase(), n.trim_start_matches('#'))
+            }
+            _ => n.to_owned(),
         }
     }
 
@@ -649,9 +661,14 @@ pub fn coalescing_text(groups: &[CallGroup]) -> String {
 
 // ---------- Gauges ----------
 
-/// A gauge's level as "2.5 / 5".
+/// A gauge's level with what it counts: "2.5 / 5 tokens".
 pub fn gauge_text(g: &Gauge) -> String {
-    format!("{} / {}", trim_number(g.value, 1), trim_number(g.max, 1))
+    let level = format!("{} / {}", trim_number(g.value, 1), trim_number(g.max, 1));
+    if g.label.is_empty() {
+        level
+    } else {
+        format!("{level} {}", g.label)
+    }
 }
 
 /// How full a gauge is, 0.0 to 1.0.
@@ -950,7 +967,7 @@ pub fn lanes(scene: &FlowScene) -> Vec<Lane> {
                 about: gate.and_then(|g| g.spec.about.clone()),
                 gauge: stages
                     .iter()
-                    .find_map(|s| s.gauge.map(|g| (g, s.spec.label.clone()))),
+                    .find_map(|s| s.gauge.clone().map(|g| (g, s.spec.label.clone()))),
             }
         })
         .collect()
@@ -1099,7 +1116,7 @@ impl Permits {
     pub fn of(scene: &FlowScene, stage: StageId) -> Option<Permits> {
         let s = scene.stage(stage)?;
         let permits = if s.workers.is_empty() {
-            let g = s.gauge?;
+            let g = s.gauge.as_ref()?;
             let all = g.max.max(0.0).round() as usize;
             let free = (g.value.max(0.0).round() as usize).min(all);
             (0..all)
@@ -1425,7 +1442,11 @@ mod tests {
         assert_eq!(look.fill_text(), "full: 2 / 2");
         let blocked: Vec<_> = look.blocked.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(blocked, ["WARN #2"], "the sender waits outside the buffer");
-        assert_eq!(look.blocked[0].short(), "#2");
+        assert_eq!(
+            look.blocked[0].short(),
+            "W2",
+            "a level is told by its initial"
+        );
         let chip = |label: &str| Chip {
             id: 0,
             label: label.to_owned(),
@@ -1434,6 +1455,11 @@ mod tests {
         assert_eq!(chip("item 9").short(), "9");
         assert_eq!(chip("orders.created #4").short(), "#4");
         assert_eq!(chip("#7").short(), "#7");
+        let toned = Chip {
+            tone: "hue-2",
+            ..chip("orders.created #4")
+        };
+        assert_eq!(toned.short(), "O4");
         assert_eq!(chip("a b").short(), "a b", "no number: the whole label");
         assert_eq!(look.blocked[0].tone, "level-warn");
         assert_eq!(look.hidden_text(), None);
@@ -1731,19 +1757,34 @@ mod tests {
                     stage: 1,
                     value: 2.5,
                     max: 5.0,
+                    label: String::new(),
                 },
             );
         let line: Vec<_> = waiting_line(s.scene(), 1).iter().map(|c| c.id).collect();
         assert_eq!(line, [1, 0]);
         let held: Vec<_> = held_at(s.scene(), 0).iter().map(|c| c.id).collect();
         assert_eq!(held, [2], "made but not yet sent");
-        let g = s.scene().stage(1).and_then(|s| s.gauge).expect("a gauge");
+        let g = s
+            .scene()
+            .stage(1)
+            .and_then(|s| s.gauge.clone())
+            .expect("a gauge");
         assert_eq!(gauge_text(&g), "2.5 / 5");
         assert_eq!(gauge_share(&g), 0.5);
+        let named = Gauge {
+            label: "tokens".to_owned(),
+            ..g.clone()
+        };
+        assert_eq!(
+            gauge_text(&named),
+            "2.5 / 5 tokens",
+            "a gauge says what it counts"
+        );
         let empty = Gauge {
             value: 1.0,
             max: 0.0,
             at_ms: 0,
+            label: String::new(),
         };
         assert_eq!(gauge_share(&empty), 0.0);
     }
@@ -1850,6 +1891,7 @@ mod tests {
                     stage: 3,
                     value: 0.0,
                     max: 3.0,
+                    label: String::new(),
                 },
             );
         for id in 0..3 {
@@ -2004,6 +2046,7 @@ mod tests {
                 stage: 2,
                 value: 1.0,
                 max: 4.0,
+                label: String::new(),
             },
         );
         let g = Permits::of(s.scene(), 2).expect("a gauge of free permits");

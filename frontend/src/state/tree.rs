@@ -84,6 +84,7 @@ pub struct NodeLook {
     /// so the view can let the cancellation travel down visibly.
     pub depth_from_origin: u32,
     pub cancelled_ms: Option<u64>,
+    /// When it stopped: its task ended, or it closed with its run.
     pub ended_ms: Option<u64>,
     pub deadline_ms: Option<u64>,
     pub deadline_set_ms: u64,
@@ -109,7 +110,7 @@ impl NodeLook {
             from,
             depth_from_origin,
             cancelled_ms: cancelled.map(|c| c.at_ms),
-            ended_ms: node.ended.as_ref().map(|(_, at)| *at),
+            ended_ms: node.ended.as_ref().map(|(_, at)| *at).or(node.closed_ms),
             deadline_ms: node.spec.deadline_ms,
             deadline_set_ms: node.deadline_set_ms,
             step: node.step,
@@ -238,6 +239,8 @@ pub fn state_text(state: NodeState) -> &'static str {
         NodeState::Failed => "failed",
         NodeState::TimedOut => "timed out",
         NodeState::Leaked => "LEAKED",
+        NodeState::Closed => "closed",
+        NodeState::NeverStarted => "never started",
     }
 }
 
@@ -251,6 +254,8 @@ pub fn state_icon(state: NodeState) -> &'static str {
         NodeState::Failed => "✗",
         NodeState::TimedOut => "◷",
         NodeState::Leaked => "⚠",
+        NodeState::Closed => "○",
+        NodeState::NeverStarted => "–",
     }
 }
 
@@ -296,7 +301,8 @@ pub struct Hop {
     /// Planned start and length, in virtual ms from the request's start.
     pub start_ms: f64,
     pub len_ms: f64,
-    /// `None` while the hop has not started (or never will).
+    /// `None` while the hop has not started; `NeverStarted` once the
+    /// request is over without calling it.
     pub state: Option<NodeState>,
     pub values: Vec<(String, String)>,
     pub note: Option<String>,
@@ -329,6 +335,9 @@ impl Chain {
                 .filter_map(|c| t.node(*c))
                 .find(|n| n.spec.label == label)
         };
+        // A request cancelled, or closed with its run, calls no more hops.
+        let over =
+            request.is_some_and(|r| matches!(r.state(), NodeState::Cancelled | NodeState::Closed));
         let mut start = 0.0;
         let hops = [
             ("auth", "auth_ms"),
@@ -342,7 +351,9 @@ impl Chain {
                 label,
                 start_ms: start,
                 len_ms: get(param),
-                state: node.map(TreeNode::state),
+                state: node
+                    .map(TreeNode::state)
+                    .or(over.then_some(NodeState::NeverStarted)),
                 values: node.map(|n| n.spec.values.clone()).unwrap_or_default(),
                 note: node.and_then(|n| n.note.clone()),
             };
@@ -589,6 +600,75 @@ mod tests {
         assert_eq!(
             chain.carried,
             [("request_id".to_owned(), "req-1".to_owned())]
+        );
+    }
+
+    #[test]
+    fn once_the_run_ends_nothing_reads_live_and_a_hop_never_reached_never_started() {
+        let mut request = spec(1, Some(0), NodeKind::Scope);
+        request.deadline_ms = Some(2_000);
+        let hop = |id, label: &str| Event::NodeCreated {
+            node: NodeSpec {
+                label: label.into(),
+                ..spec(id, Some(1), NodeKind::Task)
+            },
+        };
+        let mut events = vec![
+            (0, created(0, None, NodeKind::Scope)),
+            (0, Event::NodeCreated { node: request }),
+            (0, hop(2, "auth")),
+            (0, Event::TaskStarted { node: 2 }),
+            (
+                200,
+                Event::TaskEnded {
+                    node: 2,
+                    end: TaskEnd::Completed,
+                },
+            ),
+        ];
+        let params: shared::Params = [("auth_ms", 200.0), ("logic_ms", 500.0)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let snap = fold(events.clone());
+        let chain = Chain::of(&params, snap.tree());
+        assert_eq!(chain.hops[1].state, None, "business logic may still come");
+
+        // The run ends with the request still open: it closes, and the hops
+        // it never called never will be.
+        events.push((
+            200,
+            Event::Status {
+                status: shared::RunStatus::Finished,
+            },
+        ));
+        let snap = fold(events);
+        let tree = snap.tree().expect("a tree");
+        for id in [0, 1] {
+            let look = NodeLook::of(tree, tree.node(id).expect("a scope"));
+            assert_eq!(look.state_text(), "closed", "node {id}");
+            assert!(!look.cancellable(), "node {id}");
+        }
+        let request = NodeLook::of(tree, tree.node(1).expect("the request"));
+        assert_eq!(
+            request.deadline_text(1_500.0).as_deref(),
+            Some("1.8 s left"),
+            "the deadline froze when the request closed"
+        );
+        let chain = Chain::of(&params, snap.tree());
+        let words: Vec<_> = chain.hops.iter().map(|h| h.state.map(state_text)).collect();
+        assert_eq!(
+            words,
+            [
+                Some("completed"),
+                Some("never started"),
+                Some("never started")
+            ]
+        );
+        assert!(
+            state_counts(tree)
+                .iter()
+                .all(|(s, _)| *s != NodeState::Live)
         );
     }
 

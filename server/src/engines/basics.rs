@@ -190,6 +190,7 @@ async fn spawn_and_wait(ctx: &Ctx, flow: &Flow, work: Vec<Duration>) {
         stage: WAIT,
         value: finished,
         max: all,
+        label: "tasks finished".to_owned(),
     };
     ctx.sink.emit(gauge(0.0));
     let mut finished = 0.0;

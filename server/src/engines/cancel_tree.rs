@@ -108,9 +108,9 @@ pub async fn run(ctx: Ctx) {
 
 #[cfg(test)]
 mod tests {
-    use crate::engines::trial;
-    use shared::tree::{Cause, TaskEnd};
-    use shared::{Event, PatternId};
+    use crate::engines::trial::{self, Driven};
+    use shared::tree::{Cause, NodeState, TaskEnd};
+    use shared::{Command, Event, PatternId, RunStatus};
 
     #[tokio::test(start_paused = true)]
     async fn the_seed_scenario_stops_each_service_with_its_ticks_and_cause() {
@@ -168,5 +168,43 @@ mod tests {
         assert_eq!(n.ended, Some((TaskEnd::TimedOut, 3000)));
         let batch = t.node("batch").cancelled.expect("batch cancelled");
         assert_eq!((batch.cause, batch.at_ms), (Cause::Deadline, 3000));
+    }
+
+    /// A viewer cancels the service scope before anything ends by itself:
+    /// everything below it stops and the run finishes. The root, which no
+    /// cancellation reached, closes with the run; no node still says live.
+    #[tokio::test(start_paused = true)]
+    async fn after_the_service_is_cancelled_the_finished_run_shows_no_live_node() {
+        let mut d = Driven::start(PatternId::CancelTree, &[], 42).await;
+        d.until(1000).await;
+        let service = d.node("service").id();
+        d.command(Command::Cancel { node: service })
+            .await
+            .expect("a live service can be cancelled");
+        d.finish().await;
+        assert_eq!(d.folded.status, RunStatus::Finished);
+        let open: Vec<_> = d
+            .tree()
+            .nodes
+            .values()
+            .filter(|n| {
+                matches!(
+                    n.state(),
+                    NodeState::Live | NodeState::Queued | NodeState::Cancelling
+                )
+            })
+            .map(|n| (n.spec.label.as_str(), n.state()))
+            .collect();
+        assert_eq!(open, [], "nodes still open after the run finished");
+        let root = d.node("root");
+        assert_eq!(
+            root.state(),
+            NodeState::Closed,
+            "the root closes with the run"
+        );
+        assert_eq!(root.cancelled, None, "no cancellation reached the root");
+        for label in ["service", "batch"] {
+            assert_eq!(d.node(label).state(), NodeState::Cancelled, "{label}");
+        }
     }
 }

@@ -354,6 +354,7 @@ impl Bucket {
             stage: BUCKET,
             value: f64::from(self.tokens),
             max: f64::from(self.size),
+            label: "tokens".to_owned(),
         }
     }
 }
@@ -789,6 +790,7 @@ mod tests {
                     stage: BUCKET,
                     value,
                     max,
+                    ..
                 } => Some((e.at_ms, value, max)),
                 _ => None,
             })

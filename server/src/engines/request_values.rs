@@ -147,7 +147,7 @@ pub async fn run(ctx: Ctx) {
 #[cfg(test)]
 mod tests {
     use crate::engines::trial::{self, Driven, find};
-    use shared::tree::{Cause, TaskEnd, TreeNode};
+    use shared::tree::{Cause, NodeState, TaskEnd, TreeNode};
     use shared::{Command, PatternId};
 
     fn values(n: &TreeNode) -> Vec<(&str, &str)> {
@@ -248,5 +248,32 @@ mod tests {
         assert!(find(tree, "persist").is_none());
         let c = end.counters;
         assert_eq!((c.completed, c.cancelled, c.in_flight), (1, 1, 0));
+    }
+
+    /// The preset chain completes and the run finishes: the server's scope
+    /// and the request, never cancelled, close with the run; no node still
+    /// says live.
+    #[tokio::test(start_paused = true)]
+    async fn the_finished_preset_shows_no_live_node() {
+        let t = trial::run(PatternId::RequestValues, &[], 42).await;
+        let tree = t.end.tree().expect("a tree");
+        let open: Vec<_> = tree
+            .nodes
+            .values()
+            .filter(|n| {
+                matches!(
+                    n.state(),
+                    NodeState::Live | NodeState::Queued | NodeState::Cancelling
+                )
+            })
+            .map(|n| (n.spec.label.as_str(), n.state()))
+            .collect();
+        assert_eq!(open, [], "nodes still open after the run finished");
+        for label in ["server", "request req-12345"] {
+            assert_eq!(t.node(label).state(), NodeState::Closed, "{label}");
+        }
+        for label in ["auth", "business logic", "persist"] {
+            assert_eq!(t.node(label).state(), NodeState::Completed, "{label}");
+        }
     }
 }

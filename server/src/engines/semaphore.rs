@@ -186,6 +186,7 @@ impl Seats {
             stage: SEMAPHORE,
             value: f64::from(self.permits.saturating_sub(self.holders())),
             max: f64::from(self.permits),
+            label: "permits free".to_owned(),
         }
     }
 }

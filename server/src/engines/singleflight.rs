@@ -343,6 +343,7 @@ impl Inner {
             stage: BACKEND,
             value: f64::from(self.calls),
             max: f64::from(self.callers),
+            label: "backend calls for callers".to_owned(),
         }
     }
 }
