@@ -6,6 +6,7 @@
 
 mod browser;
 mod flow;
+mod present;
 mod resilience;
 mod stream;
 mod support;

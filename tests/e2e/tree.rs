@@ -27,12 +27,9 @@ async fn clicking_a_node_cancels_its_subtree_and_spares_its_siblings() {
         return;
     }
     let server = TestServer::start().await;
-    // Slow enough that nothing ends by itself while the test looks.
-    server
-        .command("cancel-tree", Command::SetSpeed { speed: 0.1 })
-        .await;
     let ui = TestBrowser::launch().await;
-    ui.goto(&server.url("/p/cancel-tree")).await;
+    // Slow enough that nothing ends by itself while the test looks.
+    ui.goto(&server.url("/p/cancel-tree?speed=0.1")).await;
     ui.wait_for(
         "the pattern's page with a live stream",
         r#"document.querySelector('[data-pattern="cancel-tree"]') && document.querySelector('#connection[data-state="live"]')"#,

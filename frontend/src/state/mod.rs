@@ -10,6 +10,7 @@ pub mod clock;
 pub mod flow;
 pub mod present;
 pub mod resilience;
+pub mod session;
 pub mod tree;
 
 use self::clock::VirtualClock;

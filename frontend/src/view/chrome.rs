@@ -34,6 +34,8 @@ pub fn Header(nav_open: RwSignal<bool>) -> impl IntoView {
                 </span>
             </A>
             <div class="topbar-right">
+                <super::session::SpeedBadge />
+                <super::session::SessionButtons />
                 {dynamic(move || {
                     lag.get()
                         .map(|l| {

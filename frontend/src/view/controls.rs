@@ -4,15 +4,16 @@
 //! that behaves as a radio group.
 //!
 //! Sliders send their value on `change` (when released), not on every
-//! `input`, so dragging does not restart a run dozens of times.
+//! `input`, so dragging does not restart a run dozens of times; a slider
+//! that restarts the run and is moved with the arrow keys applies once the
+//! keys rest. The clock's speed is the session's, not the run's.
 
+use super::session::session;
 use super::{Ctx, ctx, dynamic, run_memo, text};
 use crate::net;
 use crate::state::Model;
-use crate::state::present::{
-    choice_index, param_hint, param_step, param_text, slider_to_speed, speed_text, speed_to_slider,
-    trim_number,
-};
+use crate::state::present::{choice_index, param_hint, param_step, param_text, speed_text};
+use crate::state::session::SPEEDS;
 use leptos::prelude::*;
 use shared::{Command, ParamSpec, Params, PatternId, RunStatus};
 use std::time::Duration;
@@ -22,15 +23,16 @@ use wasm_bindgen::JsCast;
 /// server to confirm it (or refuse it, in which case the server's value returns).
 const CONFIRM_WAIT: Duration = Duration::from_millis(1500);
 
+/// How long a restarting slider moved with the keyboard waits for the
+/// next key before it applies.
+const KEYS_SETTLE: Duration = Duration::from_millis(900);
+
 /// The virtual milliseconds one press of Step advances.
 const STEP_MS: u64 = 100;
 
 #[component]
 pub fn Controls(run: String, pattern: PatternId) -> impl IntoView {
     let Ctx { model, .. } = ctx();
-    let state = run_memo(&run, |s| (s.status, s.clock.paused));
-    let running = move || state.get().is_some_and(|(s, _)| s == RunStatus::Running);
-    let paused = move || state.get().is_some_and(|(_, p)| p);
     let specs = Memo::new(move |_| {
         model.with(|m| {
             m.pattern(pattern)
@@ -38,117 +40,18 @@ pub fn Controls(run: String, pattern: PatternId) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let never = Signal::stored(false);
-    let button = |action: Action, disabled: Signal<bool>, hidden: Signal<bool>| {
-        action_button(model, run.clone(), state, action, disabled, hidden)
-    };
 
     view! {
-        <section class="controls" aria-label="Controls">
-            <div class="buttons">
-                {button(
-                    Action {
-                        name: "start",
-                        icon: "▶",
-                        label: "Start",
-                        title: "Start the run",
-                        primary: true,
-                        commands: |_| vec![Command::Start],
-                    },
-                    Signal::derive(running),
-                    never,
-                )}
-                {button(
-                    Action {
-                        name: "pause",
-                        icon: "❚❚",
-                        label: "Pause",
-                        title: "Freeze the run's clock",
-                        primary: false,
-                        commands: |_| vec![Command::Pause],
-                    },
-                    never,
-                    Signal::derive(paused),
-                )}
-                {button(
-                    Action {
-                        name: "resume",
-                        icon: "▶",
-                        label: "Resume",
-                        title: "Let the run's clock go on",
-                        primary: true,
-                        commands: |_| vec![Command::Resume],
-                    },
-                    never,
-                    Signal::derive(move || !paused()),
-                )}
-                // Stepping only makes sense on a frozen clock, so it pauses first.
-                {button(
-                    Action {
-                        name: "step",
-                        icon: "⇥",
-                        label: "Step",
-                        title: "Advance the paused clock by 100 ms",
-                        primary: false,
-                        commands: |paused| {
-                            let step = Command::Step { ms: Some(STEP_MS) };
-                            if paused { vec![step] } else { vec![Command::Pause, step] }
-                        },
-                    },
-                    never,
-                    never,
-                )}
-                {button(
-                    Action {
-                        name: "stop",
-                        icon: "■",
-                        label: "Stop",
-                        title: "Cancel the run; tasks in flight end as cancelled",
-                        primary: false,
-                        commands: |_| vec![Command::Stop],
-                    },
-                    Signal::derive(move || !running()),
-                    never,
-                )}
-                {button(
-                    Action {
-                        name: "restart",
-                        icon: "↻",
-                        label: "Restart",
-                        title: "Start over with these parameters",
-                        primary: false,
-                        commands: |_| vec![Command::Restart],
-                    },
-                    never,
-                    never,
-                )}
-                {button(
-                    Action {
-                        name: "reset",
-                        icon: "⟲",
-                        label: "Reset",
-                        title: "Back to the preset parameters, then start",
-                        primary: false,
-                        commands: |_| vec![Command::Reset],
-                    },
-                    never,
-                    never,
-                )}
-            </div>
-            <SpeedSlider run=run.clone() />
+        <section class="controls" id="controls" tabindex="-1" aria-label="Controls">
+            {lifecycle_buttons(run.clone(), false)}
+            <SpeedSlider />
             <h2 class="params-title">"Parameters"</h2>
             <div class="params">
                 {dynamic(move || {
                     specs
                         .get()
                         .into_iter()
-                        .map(|spec| {
-                            if spec.choices.is_empty() {
-                                view! { <ParamSlider run=run.clone() spec /> }.into_any()
-                            } else {
-                                view! { <ParamChoice run=run.clone() spec /> }.into_any()
-                            }
-                        })
+                        .map(|spec| param_field(run.clone(), spec, "param"))
                         .collect_view()
                         .into_any()
                 })}
@@ -158,6 +61,135 @@ pub fn Controls(run: String, pattern: PatternId) -> impl IntoView {
                 " marks a setting that restarts the run when changed"
             </p>
         </section>
+    }
+}
+
+/// One parameter's control: a slider, or a row of options. `place` keeps
+/// element ids apart when the same parameter shows twice (the presenter
+/// bar and its drawer).
+pub fn param_field(run: String, spec: ParamSpec, place: &'static str) -> AnyView {
+    if spec.choices.is_empty() {
+        view! { <ParamSlider run spec place /> }.into_any()
+    } else {
+        view! { <ParamChoice run spec place /> }.into_any()
+    }
+}
+
+/// The run's lifecycle buttons. `compact` is the presenter bar's set:
+/// start / pause / resume, step, restart and reset.
+pub fn lifecycle_buttons(run: String, compact: bool) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let state = run_memo(&run, |s| (s.status, s.clock.paused));
+    let running = move || state.get().is_some_and(|(s, _)| s == RunStatus::Running);
+    let paused = move || state.get().is_some_and(|(_, p)| p);
+    let never = Signal::stored(false);
+    let button = |action: Action, disabled: Signal<bool>, hidden: Signal<bool>| {
+        action_button(model, run.clone(), state, action, disabled, hidden)
+    };
+    // The bar has room for one of start and pause: whichever applies.
+    let start_hidden = if compact {
+        Signal::derive(running)
+    } else {
+        never
+    };
+    let pause_hidden = if compact {
+        Signal::derive(move || !running() || paused())
+    } else {
+        Signal::derive(paused)
+    };
+    let stop_hidden = Signal::stored(compact);
+
+    view! {
+        <div class="buttons">
+            {button(
+                Action {
+                    name: "start",
+                    icon: "▶",
+                    label: "Start",
+                    title: "Start the run (Space)",
+                    primary: true,
+                    commands: |_| vec![Command::Start],
+                },
+                Signal::derive(running),
+                start_hidden,
+            )}
+            {button(
+                Action {
+                    name: "pause",
+                    icon: "❚❚",
+                    label: "Pause",
+                    title: "Freeze the run's clock (Space)",
+                    primary: false,
+                    commands: |_| vec![Command::Pause],
+                },
+                never,
+                pause_hidden,
+            )}
+            {button(
+                Action {
+                    name: "resume",
+                    icon: "▶",
+                    label: "Resume",
+                    title: "Let the run's clock go on (Space)",
+                    primary: true,
+                    commands: |_| vec![Command::Resume],
+                },
+                never,
+                Signal::derive(move || !paused()),
+            )}
+            // Stepping only makes sense on a frozen clock, so it pauses first.
+            {button(
+                Action {
+                    name: "step",
+                    icon: "⇥",
+                    label: "Step",
+                    title: "Advance the paused clock by 100 ms (.)",
+                    primary: false,
+                    commands: |paused| {
+                        let step = Command::Step { ms: Some(STEP_MS) };
+                        if paused { vec![step] } else { vec![Command::Pause, step] }
+                    },
+                },
+                Signal::derive(move || !running()),
+                never,
+            )}
+            {button(
+                Action {
+                    name: "stop",
+                    icon: "■",
+                    label: "Stop",
+                    title: "Cancel the run; tasks in flight end as cancelled",
+                    primary: false,
+                    commands: |_| vec![Command::Stop],
+                },
+                Signal::derive(move || !running()),
+                stop_hidden,
+            )}
+            {button(
+                Action {
+                    name: "restart",
+                    icon: "↻",
+                    label: "Restart",
+                    title: "Start over with these parameters (R)",
+                    primary: false,
+                    commands: |_| vec![Command::Restart],
+                },
+                never,
+                never,
+            )}
+            {button(
+                Action {
+                    name: "reset",
+                    icon: "⟲",
+                    label: "Reset",
+                    title: "Back to the preset parameters, ready to start",
+                    primary: false,
+                    commands: |_| vec![Command::Reset],
+                },
+                never,
+                never,
+            )}
+        </div>
     }
 }
 
@@ -200,44 +232,45 @@ fn action_button(
     }
 }
 
-/// The clock's speed, on a log scale: 0.1x at the left, 1x in the middle, 10x at the right.
+/// The session's clock speed, one rung of the ladder per step, so the
+/// arrow keys move it as the mouse does. It applies to every pattern.
 #[component]
-fn SpeedSlider(run: String) -> impl IntoView {
-    let Ctx { model, .. } = ctx();
-    let server = run_memo(&run, |s| s.clock.speed);
-    let pending = pending_value(server);
-    let shown = move || pending.get().or(server.get()).unwrap_or(1.0);
+fn SpeedSlider() -> impl IntoView {
+    let session = session();
+    let rung = move || {
+        let speed = session.speed.get();
+        SPEEDS
+            .iter()
+            .position(|s| *s >= speed - 1e-9)
+            .unwrap_or(SPEEDS.len() - 1)
+    };
     view! {
         <div class="field field-speed">
             <label for="speed">
                 <span class="field-label">"Clock speed"</span>
-                <output class="field-value">{text(move || speed_text(shown()))}</output>
+                <output class="field-value">{text(move || speed_text(session.speed.get()))}</output>
             </label>
             <input
                 id="speed"
                 type="range"
                 data-control="speed"
-                min="-1"
-                max="1"
-                step="0.01"
-                prop:value=text(move || trim_number(speed_to_slider(shown()), 3))
-                aria-valuetext=text(move || speed_text(shown()))
+                min="0"
+                max=(SPEEDS.len() - 1).to_string()
+                step="1"
+                prop:value=text(move || rung().to_string())
+                aria-valuetext=text(move || speed_text(session.speed.get()))
                 on:input=move |ev| {
-                    if let Ok(position) = event_target_value(&ev).parse::<f64>() {
-                        pending.set(Some(slider_to_speed(position)));
-                    }
-                }
-                on:change=move |ev| {
-                    if let Ok(position) = event_target_value(&ev).parse::<f64>() {
-                        let speed = slider_to_speed(position);
-                        commit(pending, speed);
-                        let command = vec![Command::SetSpeed { speed }];
-                        net::send_then(model, run.clone(), command, move |ok| refused(pending, ok));
+                    if let Some(speed) = event_target_value(&ev)
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| SPEEDS.get(i))
+                    {
+                        session.speed.set(*speed);
                     }
                 }
             />
             <div class="scale" aria-hidden="true">
-                <span>"0.1× slow motion"</span>
+                <span>"0.1× teaching pace"</span>
                 <span>"1×"</span>
                 <span>"10×"</span>
             </div>
@@ -247,14 +280,35 @@ fn SpeedSlider(run: String) -> impl IntoView {
 
 /// One slider for one parameter.
 #[component]
-fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
+fn ParamSlider(run: String, spec: ParamSpec, place: &'static str) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let name = spec.name.clone();
     let (pending, shown) = param_value(&run, &spec);
-    let id = format!("param-{name}");
+    let id = format!("{place}-{name}");
     let text_spec = spec.clone();
     let hint_spec = spec.clone();
     let integer = spec.integer;
+    let live = spec.live;
+    let apply = Callback::new(move |mut v: f64| {
+        if integer {
+            v = v.round();
+        }
+        commit(pending, v);
+        let params = Params::from([(name.clone(), v)]);
+        let command = vec![Command::SetParams { params }];
+        net::send_then(model, run.clone(), command, move |ok| refused(pending, ok));
+    });
+    // A restarting slider moved with the keyboard applies once the keys
+    // rest (or on Enter, or when the focus leaves), not on every press.
+    let keyed = StoredValue::new(false);
+    let typed = StoredValue::new(None::<f64>);
+    let generation = StoredValue::new(0u64);
+    let settle = move || {
+        if let Some(v) = typed.get_value() {
+            typed.set_value(None);
+            apply.run(v);
+        }
+    };
     view! {
         <div class="field" data-live=spec.live.to_string()>
             <label for=id.clone()>
@@ -266,26 +320,45 @@ fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
             <input
                 id=id
                 type="range"
-                data-param=name.clone()
+                data-param=spec.name.clone()
                 min=spec.min.to_string()
                 max=spec.max.to_string()
                 step=param_step(&spec).to_string()
                 prop:value=text(move || shown().to_string())
+                on:pointerdown=move |_| keyed.set_value(false)
+                on:keydown=move |ev| match ev.key().as_str() {
+                    "Enter" => settle(),
+                    key if key.starts_with("Arrow") || key.starts_with("Page") || key == "Home" || key == "End" => {
+                        keyed.set_value(true)
+                    }
+                    _ => {}
+                }
+                on:blur=move |_| settle()
                 on:input=move |ev| {
                     if let Ok(v) = event_target_value(&ev).parse::<f64>() {
                         pending.set(Some(v));
                     }
                 }
                 on:change=move |ev| {
-                    if let Ok(mut v) = event_target_value(&ev).parse::<f64>() {
-                        if integer {
-                            v = v.round();
-                        }
-                        commit(pending, v);
-                        let params = Params::from([(name.clone(), v)]);
-                        let command = vec![Command::SetParams { params }];
-                        net::send_then(model, run.clone(), command, move |ok| refused(pending, ok));
+                    let Ok(v) = event_target_value(&ev).parse::<f64>() else {
+                        return;
+                    };
+                    if live || !keyed.get_value() {
+                        apply.run(v);
+                        return;
                     }
+                    pending.set(Some(v));
+                    typed.set_value(Some(v));
+                    let mine = generation.get_value() + 1;
+                    generation.set_value(mine);
+                    set_timeout(
+                        move || {
+                            if generation.try_get_value() == Some(mine) {
+                                settle();
+                            }
+                        },
+                        KEYS_SETTLE,
+                    );
                 }
             />
             {dynamic(move || {
@@ -299,7 +372,7 @@ fn ParamSlider(run: String, spec: ParamSpec) -> impl IntoView {
 /// group (arrow keys move the choice, Tab leaves the group). A click sends
 /// the option's index at once.
 #[component]
-fn ParamChoice(run: String, spec: ParamSpec) -> impl IntoView {
+fn ParamChoice(run: String, spec: ParamSpec, place: &'static str) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let name = spec.name.clone();
     let (pending, shown) = param_value(&run, &spec);
@@ -318,7 +391,7 @@ fn ParamChoice(run: String, spec: ParamSpec) -> impl IntoView {
         })
     };
     let count = spec.choices.len();
-    let label_id = format!("param-{name}");
+    let label_id = format!("{place}-{name}");
     let text_spec = spec.clone();
     view! {
         <div class="field field-choice" data-live=spec.live.to_string()>

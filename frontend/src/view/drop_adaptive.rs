@@ -99,7 +99,7 @@ pub fn DropAdaptive(run: String) -> impl IntoView {
                     </div>
                 </div>
             </div>
-            <div class="split" aria-label="Why tasks were dropped">
+            <div class="split" role="group" aria-label="Why tasks were dropped">
                 <div class="split-row" data-reason="policy">
                     <span class="split-label">"Refused by policy"</span>
                     <span class="split-bar">

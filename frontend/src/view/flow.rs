@@ -133,7 +133,7 @@ fn StageCard(run: String, cell: StageCell, now: Memo<f64>, decor: Decor) -> impl
     let stage = move |s: &RunSnapshot| flow_of(s).and_then(|f| f.stage(id)).cloned();
     let head = run_memo(&run, move |s| stage(s).as_ref().map(StageHead::of));
     let head = Memo::new(move |_| head.get().flatten());
-    let gauge = run_memo(&run, move |s| stage(s).and_then(|s| s.gauge));
+    let gauge = run_memo(&run, move |s| stage(s).and_then(|s| s.gauge.clone()));
     let tallies = run_memo(&run, move |s| {
         stage(s).as_ref().map(stage_tallies).unwrap_or_default()
     });
@@ -485,7 +485,7 @@ fn ChannelView(run: String, id: ChannelId, per_row: Memo<u32>) -> impl IntoView 
                         {match slot {
                             Slot::Filled(c) => view! {
                                 <li class="ch-slot ch-slot-filled" data-slot-item=c.id data-tone=c.tone title=c.label.clone()>
-                                    {c.short().to_owned()}
+                                    {c.short()}
                                 </li>
                             }
                             .into_any(),

@@ -42,7 +42,7 @@ pub fn GracefulShutdown(run: String) -> impl IntoView {
         move |_| net::send(model, run.clone(), vec![Command::Shutdown])
     };
     view! {
-        <div class="phases" aria-label="Shutdown phases">
+        <div class="phases" role="group" aria-label="Shutdown phases">
             {PHASES
                 .into_iter()
                 .enumerate()

@@ -33,6 +33,7 @@ mod resilience;
 mod resilient_pool;
 mod retry_backoff;
 mod semaphore;
+mod session;
 mod singleflight;
 mod supervised;
 mod tee;
@@ -47,6 +48,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use shared::RunSnapshot;
 use std::sync::Arc;
+use wasm_bindgen::JsCast;
 
 /// Reactive text (or attribute value). Every call site shares one closure
 /// type, so the renderer is compiled once instead of once per call site:
@@ -122,6 +124,7 @@ pub fn App() -> impl IntoView {
     let model = RwSignal::new(Model::default());
     let wall = RwSignal::new(net::wall_ms());
     provide_context(Ctx { model, wall });
+    let session = session::Session::provide();
     net::start(model);
     tick(wall);
     // On a narrow screen the navigation is a drawer the header opens.
@@ -129,18 +132,38 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Router>
+            <a class="skip-link" href="#controls" on:click=move |ev| {
+                ev.prevent_default();
+                let target = if session.present.get_untracked() { "run-bar" } else { "controls" };
+                focus_by_id(if session.on_screen.get_untracked().is_some() { target } else { "main" });
+            }>
+                "Skip to the controls"
+            </a>
             <div class="shell" data-nav-open=move || nav_open.get().to_string()>
                 <chrome::Header nav_open />
                 <chrome::Nav nav_open />
-                <main class="main" id="main">
+                <main class="main" id="main" tabindex="-1">
                     <Routes fallback=|| view! { <chrome::NotFound /> }>
                         <Route path=path!("/") view=chrome::Welcome />
                         <Route path=path!("/p/:id") view=page::PatternRoute />
                     </Routes>
                 </main>
             </div>
+            <session::Shortcuts />
             <chrome::Toasts />
         </Router>
+    }
+}
+
+/// Moves the keyboard focus to the element with `id`, if there is one.
+pub fn focus_by_id(id: &str) {
+    if let Some(el) = document().get_element_by_id(id) {
+        // `focus` belongs to HTMLElement, which the app does not bind: call it by name.
+        if let Ok(focus) = js_sys::Reflect::get(&el, &"focus".into())
+            && let Some(focus) = focus.dyn_ref::<js_sys::Function>()
+        {
+            let _ = focus.call0(&el);
+        }
     }
 }
 

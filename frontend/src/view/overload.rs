@@ -237,7 +237,7 @@ fn WorkerCard(run: String, index: usize) -> impl IntoView {
                     None => view! { <span class="empty-hand">"idle"</span> }.into_any(),
                 })}
             </div>
-            <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=text(percent)>
+            <div class="progress" role="progressbar" aria-label=format!("Worker {} progress", index + 1) aria-valuemin="0" aria-valuemax="100" aria-valuenow=text(percent)>
                 <div class="progress-fill" style:transform=text(move || format!("scaleX({})", fraction.get()))></div>
                 <span class="progress-text">
                     {text(move || if task.get().is_some() { format!("{}%", percent()) } else { String::new() })}
@@ -324,7 +324,7 @@ fn DropBin(run: String, empty: &'static str) -> impl IntoView {
                     <strong>{text(move || dropped.get().unwrap_or(0).to_string())}</strong>
                     " dropped"
                 </span>
-                <span class="by-kind" aria-label="Drops by type">
+                <span class="by-kind" role="group" aria-label="Drops by type">
                     {dynamic(move || {
                         by_kind
                             .get()

@@ -7,7 +7,7 @@ use super::cancel_tree::CancelTree;
 use super::cancel_workers::CancelWorkers;
 use super::chrome::NotFound;
 use super::circuit_breaker::CircuitBreaker;
-use super::controls::Controls;
+use super::controls::{Controls, lifecycle_buttons, param_field};
 use super::drop_adaptive::DropAdaptive;
 use super::drop_basic::DropBasic;
 use super::drop_blocking::DropBlocking;
@@ -22,6 +22,7 @@ use super::request_values::RequestValues;
 use super::resilient_pool::ResilientPool;
 use super::retry_backoff::RetryBackoff;
 use super::semaphore::Semaphore;
+use super::session::{follow_speed, session};
 use super::singleflight::Singleflight;
 use super::supervised::Supervised;
 use super::tee::Tee;
@@ -30,6 +31,7 @@ use super::worker_pool::WorkerPool;
 use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
+use crate::state::session::key_params;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shared::PatternId;
@@ -69,6 +71,9 @@ fn PatternPage(pattern: PatternId) -> impl IntoView {
     };
     let summary = move || info.with(|i| i.as_ref().map(|i| i.summary.clone()));
     let try_this = move || info.with(|i| i.as_ref().map(|i| i.try_this.clone()));
+    follow_speed(run.clone(), pattern);
+    let session = session();
+    let bar_run = run.clone();
 
     view! {
         <article class="pattern" data-pattern=pattern.as_str()>
@@ -79,8 +84,19 @@ fn PatternPage(pattern: PatternId) -> impl IntoView {
                 </header>
                 <p class="summary">{summary}</p>
                 <div class="stage">{scene(pattern, run.clone())}</div>
+                {dynamic(move || {
+                    if session.present.get() {
+                        view! { <PresenterBar run=bar_run.clone() pattern /> }.into_any()
+                    } else {
+                        ().into_any()
+                    }
+                })}
             </div>
-            <aside class="side">
+            <aside
+                class="side"
+                id="run-drawer"
+                data-drawer-open=text(move || session.drawer_open.get().to_string())
+            >
                 <section class="try-this" aria-label="Try this">
                     <h2>
                         <span aria-hidden="true">"★ "</span>
@@ -91,6 +107,52 @@ fn PatternPage(pattern: PatternId) -> impl IntoView {
                 <Controls run pattern />
             </aside>
         </article>
+    }
+}
+
+/// Presenter mode's one row of controls: the lifecycle, the pattern's key
+/// parameters, and the drawer with everything else.
+#[component]
+fn PresenterBar(run: String, pattern: PatternId) -> impl IntoView {
+    let Ctx { model, .. } = ctx();
+    let session = session();
+    let keys = Memo::new(move |_| {
+        model.with(|m| {
+            let params = m
+                .pattern(pattern)
+                .map(|p| p.params.clone())
+                .unwrap_or_default();
+            key_params(pattern)
+                .iter()
+                .filter_map(|name| params.iter().find(|p| p.name == *name).cloned())
+                .collect::<Vec<_>>()
+        })
+    });
+    let params_run = run.clone();
+    view! {
+        <section class="run-bar" id="run-bar" tabindex="-1" aria-label="Run controls">
+            {lifecycle_buttons(run, true)}
+            <div class="run-bar-params">
+                {dynamic(move || {
+                    keys.get()
+                        .into_iter()
+                        .map(|spec| param_field(params_run.clone(), spec, "bar"))
+                        .collect_view()
+                        .into_any()
+                })}
+            </div>
+            <button
+                type="button"
+                class="btn"
+                data-action="drawer"
+                aria-controls="run-drawer"
+                aria-expanded=text(move || session.drawer_open.get().to_string())
+                on:click=move |_| session.drawer_open.update(|o| *o = !*o)
+            >
+                <span class="btn-icon" aria-hidden="true">"⚙"</span>
+                <span class="btn-label">"All controls"</span>
+            </button>
+        </section>
     }
 }
 

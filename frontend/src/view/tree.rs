@@ -389,29 +389,11 @@ fn node_card(
         )
     });
     let label = fixed.label.clone();
-    let aria = {
-        let label = label.clone();
-        text(move || {
-            let l = look.get();
-            let state = l.as_ref().map_or("live", |l| l.state_text());
-            format!(
-                "{} {label}: {state}. Press to cancel it and everything below it.",
-                kind_text(fixed.kind)
-            )
-        })
-    };
+    // A click anywhere on the card cancels it; the button inside carries
+    // the keyboard and the accessible name (its own words, and what it does).
     let on_click = {
         let run = run.clone();
         move |_| cancel(&run, id)
-    };
-    let on_key = {
-        let run = run.clone();
-        move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Enter" || ev.key() == " " {
-                ev.prevent_default();
-                cancel(&run, id);
-            }
-        }
     };
     let kind = fixed.kind;
     let label_of = {
@@ -423,23 +405,21 @@ fn node_card(
     view! {
         <div
             class="node"
-            role="button"
-            tabindex="0"
             data-node=id
             data-kind=kind_text(kind)
             data-state=state
             data-cause=cause
             style=depth
-            aria-label=aria
             on:click=on_click
-            on:keydown=on_key
         >
-            <div class="node-head">
+            <button type="button" class="node-main">
+            <span class="node-head">
                 <span class="node-kind" title=kind_text(kind) aria-hidden="true">{kind_icon(kind)}</span>
+                <span class="sr-only">{kind_text(kind)} " "</span>
                 <span class="node-label">{label}</span>
                 {dynamic(move || ring(look, now).into_any())}
-            </div>
-            <div class="node-state">
+            </span>
+            <span class="node-state">
                 <span class="node-state-icon" aria-hidden="true">
                     {text(move || look.get().map_or("●", |l| state_icon(l.state)).to_owned())}
                 </span>
@@ -452,7 +432,9 @@ fn node_card(
                         .map(|c| view! { <span class="node-cause">"cause: " <strong>{c}</strong></span> })
                         .into_any()
                 })}
-            </div>
+            </span>
+            <span class="sr-only">". Cancel it and everything below it"</span>
+            </button>
             {dynamic(move || gap(look, now).into_any())}
             {dynamic(move || progress(look, kind).into_any())}
             {(!fixed.values.is_empty())

@@ -9,8 +9,11 @@ use std::time::Duration;
 use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
-use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::cdp::browser_protocol::page::{
+    AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat,
+};
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
 };
@@ -64,8 +67,26 @@ pub struct TestBrowser {
     _profile: TempDir,
 }
 
+/// The session speed the suites were written for: real time, so their
+/// waits match the engines' seed timings. The dashboard's own default is
+/// the slower teaching pace, which [`TestBrowser::launch_fresh`] keeps.
+const SUITE_SPEED: &str =
+    "if (!localStorage.getItem('dashboard.speed')) localStorage.setItem('dashboard.speed', '1');";
+
 impl TestBrowser {
+    /// A browser whose dashboard session runs at 1× unless a page's URL
+    /// (`?speed=`) or its keys say otherwise.
     pub async fn launch() -> TestBrowser {
+        let browser = TestBrowser::launch_fresh().await;
+        let seed = AddScriptToEvaluateOnNewDocumentParams::new(SUITE_SPEED);
+        within("a start-up script", PATIENCE, browser.page.execute(seed))
+            .await
+            .expect("add a start-up script");
+        browser
+    }
+
+    /// A browser as a new visitor's: no stored session settings.
+    pub async fn launch_fresh() -> TestBrowser {
         let profile = tempfile::tempdir().expect("a temporary browser profile");
         let viewport = Viewport {
             width: WIDTH,
@@ -214,6 +235,18 @@ impl TestBrowser {
             .unwrap_or_else(|e| panic!("the value of `{js}`: {e}"))
     }
 
+    /// Like [`TestBrowser::eval`], for a slow expression (a promise that
+    /// takes a while), with its own limit.
+    pub async fn eval_within<T: DeserializeOwned>(&self, js: &str, limit: Duration) -> T {
+        let shown: String = js.chars().take(80).collect();
+        let result = within(&shown, limit, self.page.evaluate_expression(js))
+            .await
+            .unwrap_or_else(|e| panic!("evaluating `{shown}`: {e}"));
+        result
+            .into_value()
+            .unwrap_or_else(|e| panic!("the value of `{shown}`: {e}"))
+    }
+
     /// Waits until the expression `js` is truthy; on timeout fails the test
     /// with `what`, the console's complaints and the page's text.
     pub async fn wait_for(&self, what: &str, js: &str, limit: Duration) {
@@ -248,6 +281,41 @@ impl TestBrowser {
         within(&format!("click {selector}"), PATIENCE, element.click())
             .await
             .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    /// Presses and releases one key, as a keyboard would: `key` is the
+    /// `KeyboardEvent.key` value (" " for Space, "?" with Shift, "Escape").
+    pub async fn press(&self, key: &str) {
+        let (code, shift) = match key {
+            " " => ("Space", false),
+            "?" => ("Slash", true),
+            "/" => ("Slash", false),
+            "[" => ("BracketLeft", false),
+            "]" => ("BracketRight", false),
+            "." => ("Period", false),
+            "Escape" => ("Escape", false),
+            k if k.len() == 1 => (k, k.chars().all(char::is_uppercase)),
+            k => (k, false),
+        };
+        let text = (key.chars().count() == 1).then(|| key.to_owned());
+        for kind in [DispatchKeyEventType::KeyDown, DispatchKeyEventType::KeyUp] {
+            let mut event = DispatchKeyEventParams::builder()
+                .r#type(kind.clone())
+                .key(key)
+                .code(code)
+                .modifiers(if shift { 8 } else { 0 });
+            if let (DispatchKeyEventType::KeyDown, Some(text)) = (&kind, &text) {
+                event = event.text(text.clone());
+            }
+            let event = event.build().expect("a key event");
+            within(
+                &format!("press {key:?}"),
+                PATIENCE,
+                self.page.execute(event),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+        }
     }
 
     /// Saves a PNG of what the window shows and returns its bytes.
