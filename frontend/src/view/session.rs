@@ -22,6 +22,8 @@ use wasm_bindgen::JsCast;
 
 const SPEED_KEY: &str = "dashboard.speed";
 const PRESENT_KEY: &str = "dashboard.present";
+/// How long a speed waits for the next key before it is sent.
+const SPEED_SETTLE: std::time::Duration = std::time::Duration::from_millis(120);
 
 /// The session's settings and what is open, shared by every component.
 #[derive(Debug, Clone, Copy)]
@@ -385,7 +387,7 @@ pub fn SpeedBadge() -> impl IntoView {
         <div class="speed-badge" role="group" aria-label="Clock speed">
             <button
                 type="button"
-                class="btn btn-small"
+                class="btn btn-head"
                 data-action="slower"
                 title="Slower clock ( [ )"
                 aria-label="Slower"
@@ -399,7 +401,7 @@ pub fn SpeedBadge() -> impl IntoView {
             </span>
             <button
                 type="button"
-                class="btn btn-small"
+                class="btn btn-head"
                 data-action="faster"
                 title="Faster clock ( ] )"
                 aria-label="Faster"
@@ -418,7 +420,7 @@ pub fn SessionButtons() -> impl IntoView {
     view! {
         <button
             type="button"
-            class="btn btn-small"
+            class="btn btn-head"
             data-action="present"
             aria-pressed=text(move || session.present.get().to_string())
             title="Presenter mode (P)"
@@ -428,7 +430,7 @@ pub fn SessionButtons() -> impl IntoView {
         </button>
         <button
             type="button"
-            class="btn btn-small"
+            class="btn btn-head"
             data-action="help"
             title="Keyboard shortcuts (?)"
             aria-label="Keyboard shortcuts"
@@ -454,14 +456,30 @@ pub fn follow_speed(run: String, pattern: PatternId) {
         let run = run.clone();
         move |_| model.with(|m| m.run(&run).is_some())
     });
+    // What this page last asked the run for: the run's own reading lags a
+    // quick series of key presses, so changes are judged against this.
+    let asked = StoredValue::new(None::<f64>);
     Effect::new(move || {
         let speed = session.speed.get();
         if !known.get() {
             return;
         }
-        let current = model.with_untracked(|m| m.run(&run).map(|s| s.clock.speed));
+        let current = asked
+            .get_value()
+            .or_else(|| model.with_untracked(|m| m.run(&run).map(|s| s.clock.speed)));
+        asked.set_value(Some(speed));
         if current.is_some_and(|c| (c - speed).abs() > 1e-9) {
-            net::send(model, run.clone(), vec![Command::SetSpeed { speed }]);
+            // Keys pressed in a quick series send only where they end up:
+            // requests on separate connections could arrive out of order.
+            let run = run.clone();
+            set_timeout(
+                move || {
+                    if asked.try_get_value() == Some(Some(speed)) {
+                        net::send(model, run, vec![Command::SetSpeed { speed }]);
+                    }
+                },
+                SPEED_SETTLE,
+            );
         }
     });
 }

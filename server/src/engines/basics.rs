@@ -274,7 +274,7 @@ mod tests {
             "all five busy at once: {:?}",
             tasks.workers
         );
-        let gauge = flow.stage(WAIT).and_then(|s| s.gauge).expect("a gauge");
+        let gauge = flow.stage(WAIT).and_then(|s| s.gauge.clone()).expect("a gauge");
         assert_eq!((gauge.value, gauge.max), (0.0, 5.0));
 
         d.finish().await;
@@ -300,7 +300,7 @@ mod tests {
         // less than the 1572 ms the five take one after another.
         assert_eq!(joined.last().map(|j| j.1), Some(418));
         let flow = t.end.flow().expect("a flow run");
-        let gauge = flow.stage(WAIT).and_then(|s| s.gauge).expect("a gauge");
+        let gauge = flow.stage(WAIT).and_then(|s| s.gauge.clone()).expect("a gauge");
         assert_eq!((gauge.value, gauge.max), (5.0, 5.0));
         assert_eq!(flow.stage(WAIT).map(|s| s.ends.delivered), Some(5));
         assert!(flow.stage(TASKS).is_some_and(|s| s.stopped));
@@ -316,7 +316,7 @@ mod tests {
             .map(|s| s.workers.iter().filter(|w| w.item.is_some()).count());
         assert_eq!(busy, Some(20));
         d.finish().await;
-        let gauge = d.folded.flow().and_then(|f| f.stage(WAIT)?.gauge);
+        let gauge = d.folded.flow().and_then(|f| f.stage(WAIT)?.gauge.clone());
         assert_eq!(gauge.map(|g| (g.value, g.max)), Some((20.0, 20.0)));
     }
 

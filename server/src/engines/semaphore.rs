@@ -522,7 +522,7 @@ mod tests {
             .folded
             .flow()
             .and_then(|f| f.stage(SEMAPHORE))
-            .and_then(|s| s.gauge);
+            .and_then(|s| s.gauge.clone());
         assert_eq!(gauge.map(|g| (g.value, g.max)), Some((1.0, 2.0)));
         d.finish().await;
         check_holders(&d.events);

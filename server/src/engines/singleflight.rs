@@ -481,7 +481,7 @@ mod tests {
         let flow = t.end.flow().expect("a flow run");
         assert_eq!(flow.stage(GROUP).map(|s| s.ends.delivered), Some(8));
         assert_eq!(flow.stage(BACKEND).map(|s| s.ends.delivered), Some(2));
-        let gauge = flow.stage(BACKEND).and_then(|s| s.gauge);
+        let gauge = flow.stage(BACKEND).and_then(|s| s.gauge.clone());
         assert_eq!(gauge.map(|g| (g.value, g.max)), Some((2.0, 10.0)));
     }
 
@@ -523,7 +523,7 @@ mod tests {
         assert_eq!(calls.len(), 40);
         assert!(calls.iter().all(|c| c.3 - c.2 == 500));
         let flow = t.end.flow().expect("a flow run");
-        let gauge = flow.stage(BACKEND).and_then(|s| s.gauge);
+        let gauge = flow.stage(BACKEND).and_then(|s| s.gauge.clone());
         assert_eq!(gauge.map(|g| (g.value, g.max)), Some((40.0, 40.0)));
         assert_eq!(flow.stage(GROUP).map(|s| s.ends.delivered), Some(0));
         // A call every 60 ms for 500 ms each: nine at once, each on a worker
