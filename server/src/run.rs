@@ -171,9 +171,13 @@ impl Sink {
     /// and the event that reports it are one step: no other task can report
     /// something about the same task in between.
     pub fn record<R>(&self, f: impl FnOnce(&mut Recorder<'_>) -> R) -> R {
+        // The clock is read under the lock: read before it, a task that
+        // waited for the lock would stamp its event earlier than the one
+        // recorded just before it, and virtual time would run backwards.
+        let state = self.run.lock();
         let now_ms = self.run.clock.now_ms();
         let mut recorder = Recorder {
-            state: self.run.lock(),
+            state,
             now_ms,
             wake: &self.run.wake,
         };
