@@ -215,6 +215,24 @@ async fn presenter_mode_folds_the_page_onto_one_zoomed_canvas_and_stays_on() {
         PATIENCE,
     )
     .await;
+    // `/` jumps to a pattern by a word of its name.
+    ui.press("/").await;
+    ui.wait_for(
+        "the search field, focused",
+        "document.activeElement && document.activeElement.matches('.search-input')",
+        PATIENCE,
+    )
+    .await;
+    for key in ["t", "r", "e", "e"] {
+        ui.press(key).await;
+    }
+    ui.press("Enter").await;
+    ui.wait_for(
+        "the cancellation tree's page",
+        r#"location.pathname === '/p/cancel-tree' && document.querySelector('[data-pattern="cancel-tree"]') && !document.querySelector('[role="dialog"]')"#,
+        PATIENCE,
+    )
+    .await;
     let problems = ui.problems();
     ui.close().await;
     assert!(problems.is_empty(), "console problems: {problems:#?}");

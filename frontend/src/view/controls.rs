@@ -465,12 +465,7 @@ fn focus_sibling(ev: &web_sys::KeyboardEvent, from: usize, to: usize) {
             }
         }
     }
-    // `focus` belongs to HTMLElement, which the app does not bind: call it by name.
-    if let Ok(focus) = js_sys::Reflect::get(&el, &"focus".into())
-        && let Some(focus) = focus.dyn_ref::<js_sys::Function>()
-    {
-        let _ = focus.call0(&el);
-    }
+    super::focus(&el);
 }
 
 /// A parameter's field: the value a viewer has just set while the server

@@ -158,12 +158,17 @@ pub fn App() -> impl IntoView {
 /// Moves the keyboard focus to the element with `id`, if there is one.
 pub fn focus_by_id(id: &str) {
     if let Some(el) = document().get_element_by_id(id) {
-        // `focus` belongs to HTMLElement, which the app does not bind: call it by name.
-        if let Ok(focus) = js_sys::Reflect::get(&el, &"focus".into())
-            && let Some(focus) = focus.dyn_ref::<js_sys::Function>()
-        {
-            let _ = focus.call0(&el);
-        }
+        focus(&el);
+    }
+}
+
+/// Moves the keyboard focus to `el`.
+pub fn focus(el: &web_sys::Element) {
+    // `focus` belongs to HTMLElement, which the app does not bind: call it by name.
+    if let Ok(focus) = js_sys::Reflect::get(el, &"focus".into())
+        && let Some(focus) = focus.dyn_ref::<js_sys::Function>()
+    {
+        let _ = focus.call0(el);
     }
 }
 

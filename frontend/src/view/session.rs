@@ -249,6 +249,18 @@ fn typing_or_pressing(ev: &web_sys::KeyboardEvent) -> bool {
     activates && pressable
 }
 
+/// `node`, which takes the keyboard's focus as soon as it is drawn: a
+/// dialog's first control (`autofocus` does not apply to elements added
+/// after the page loaded).
+fn focus_on_load<E>(node: NodeRef<E>) -> NodeRef<E>
+where
+    E: leptos::html::ElementType,
+    E::Output: JsCast + Clone + 'static,
+{
+    node.on_load(|el| super::focus(&el.unchecked_into()));
+    node
+}
+
 /// `?`: every shortcut, in a dialog Esc closes.
 #[component]
 fn HelpDialog() -> impl IntoView {
@@ -287,7 +299,13 @@ fn HelpDialog() -> impl IntoView {
                             </tr>
                         </tbody>
                     </table>
-                    <button type="button" class="btn" data-action="close-help" autofocus on:click=close>
+                    <button
+                        type="button"
+                        class="btn"
+                        data-action="close-help"
+                        node_ref=focus_on_load(NodeRef::<leptos::html::Button>::new())
+                        on:click=close
+                    >
                         "Close"
                     </button>
                 </div>
@@ -341,7 +359,7 @@ fn SearchDialog(navigate: Callback<String>) -> impl IntoView {
                         type="search"
                         class="search-input"
                         aria-label="Pattern name"
-                        autofocus
+                        node_ref=focus_on_load(NodeRef::<leptos::html::Input>::new())
                         prop:value=move || query.get()
                         on:input=move |ev| query.set(event_target_value(&ev))
                         on:keydown=move |ev| {

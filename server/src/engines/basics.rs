@@ -274,7 +274,10 @@ mod tests {
             "all five busy at once: {:?}",
             tasks.workers
         );
-        let gauge = flow.stage(WAIT).and_then(|s| s.gauge.clone()).expect("a gauge");
+        let gauge = flow
+            .stage(WAIT)
+            .and_then(|s| s.gauge.clone())
+            .expect("a gauge");
         assert_eq!((gauge.value, gauge.max), (0.0, 5.0));
 
         d.finish().await;
@@ -300,7 +303,10 @@ mod tests {
         // less than the 1572 ms the five take one after another.
         assert_eq!(joined.last().map(|j| j.1), Some(418));
         let flow = t.end.flow().expect("a flow run");
-        let gauge = flow.stage(WAIT).and_then(|s| s.gauge.clone()).expect("a gauge");
+        let gauge = flow
+            .stage(WAIT)
+            .and_then(|s| s.gauge.clone())
+            .expect("a gauge");
         assert_eq!((gauge.value, gauge.max), (5.0, 5.0));
         assert_eq!(flow.stage(WAIT).map(|s| s.ends.delivered), Some(5));
         assert!(flow.stage(TASKS).is_some_and(|s| s.stopped));
