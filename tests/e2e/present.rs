@@ -166,6 +166,20 @@ async fn presenter_mode_folds_the_page_onto_one_zoomed_canvas_and_stays_on() {
             .await,
         "presenter mode is off until asked for"
     );
+    // The controls are two Tab presses away: the skip link, then Start.
+    ui.press("Tab").await;
+    let first: String = ui
+        .eval("document.activeElement ? document.activeElement.textContent.trim() : ''")
+        .await;
+    assert_eq!(first, "Skip to the controls", "the first Tab stop");
+    ui.press("Enter").await;
+    ui.press("Tab").await;
+    let next: String = ui
+        .eval("document.activeElement ? document.activeElement.dataset.action || '' : ''")
+        .await;
+    assert_eq!(next, "start", "the Tab stop after the skip link");
+    ui.eval::<bool>("(document.activeElement.blur(), true)")
+        .await;
     ui.press("p").await;
     ui.wait_for(
         "presenter mode on",

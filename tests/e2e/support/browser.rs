@@ -297,12 +297,34 @@ impl TestBrowser {
             k if k.len() == 1 => (k, k.chars().all(char::is_uppercase)),
             k => (k, false),
         };
-        let text = (key.chars().count() == 1).then(|| key.to_owned());
+        // The browser's own actions (Tab moves the focus, Enter follows a
+        // link) need the key's Windows code as well as its name.
+        let virtual_code = match key {
+            "Tab" => 9,
+            "Enter" => 13,
+            "Escape" => 27,
+            " " => 32,
+            "[" => 219,
+            "]" => 221,
+            "." => 190,
+            "/" | "?" => 191,
+            k if k.len() == 1 && k.as_bytes()[0].is_ascii_alphanumeric() => {
+                i64::from(k.to_ascii_uppercase().as_bytes()[0])
+            }
+            _ => 0,
+        };
+        let text = match key {
+            "Enter" => Some("\r".to_owned()),
+            k if k.chars().count() == 1 => Some(k.to_owned()),
+            _ => None,
+        };
         for kind in [DispatchKeyEventType::KeyDown, DispatchKeyEventType::KeyUp] {
             let mut event = DispatchKeyEventParams::builder()
                 .r#type(kind.clone())
                 .key(key)
                 .code(code)
+                .windows_virtual_key_code(virtual_code)
+                .native_virtual_key_code(virtual_code)
                 .modifiers(if shift { 8 } else { 0 });
             if let (DispatchKeyEventType::KeyDown, Some(text)) = (&kind, &text) {
                 event = event.text(text.clone());
