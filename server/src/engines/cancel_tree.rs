@@ -183,18 +183,7 @@ mod tests {
             .expect("a live service can be cancelled");
         d.finish().await;
         assert_eq!(d.folded.status, RunStatus::Finished);
-        let open: Vec<_> = d
-            .tree()
-            .nodes
-            .values()
-            .filter(|n| {
-                matches!(
-                    n.state(),
-                    NodeState::Live | NodeState::Queued | NodeState::Cancelling
-                )
-            })
-            .map(|n| (n.spec.label.as_str(), n.state()))
-            .collect();
+        let open = trial::open_nodes(d.tree());
         assert_eq!(open, [], "nodes still open after the run finished");
         let root = d.node("root");
         assert_eq!(

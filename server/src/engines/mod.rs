@@ -279,7 +279,7 @@ pub(crate) fn ms(name: &str, label: &str, default: f64) -> ParamSpec {
 #[cfg(test)]
 pub(crate) mod trial {
     use crate::run::{CommandError, Run};
-    use shared::tree::{NodeId, TreeNode, TreeScene};
+    use shared::tree::{NodeId, NodeState, TreeNode, TreeScene};
     use shared::{
         Command, DropReason, Envelope, Event, ItemEnd, ItemId, Outcome, Params, PatternId,
         RunSnapshot, RunStatus, StageId, TaskId,
@@ -468,6 +468,21 @@ pub(crate) mod trial {
     /// The cancellation tree of a run of a tree pattern.
     pub fn tree(snap: &RunSnapshot) -> &TreeScene {
         snap.tree().expect("a cancellation run")
+    }
+
+    /// The nodes still open (live, queued or cancelling), by label: once a
+    /// run has ended there should be none.
+    pub fn open_nodes(tree: &TreeScene) -> Vec<(&str, NodeState)> {
+        tree.nodes
+            .values()
+            .filter(|n| {
+                matches!(
+                    n.state(),
+                    NodeState::Live | NodeState::Queued | NodeState::Cancelling
+                )
+            })
+            .map(|n| (n.spec.label.as_str(), n.state()))
+            .collect()
     }
 
     /// The node labelled `label`, if the run made one.

@@ -257,18 +257,11 @@ mod tests {
     async fn the_finished_preset_shows_no_live_node() {
         let t = trial::run(PatternId::RequestValues, &[], 42).await;
         let tree = t.end.tree().expect("a tree");
-        let open: Vec<_> = tree
-            .nodes
-            .values()
-            .filter(|n| {
-                matches!(
-                    n.state(),
-                    NodeState::Live | NodeState::Queued | NodeState::Cancelling
-                )
-            })
-            .map(|n| (n.spec.label.as_str(), n.state()))
-            .collect();
-        assert_eq!(open, [], "nodes still open after the run finished");
+        assert_eq!(
+            trial::open_nodes(tree),
+            [],
+            "nodes still open after the run finished"
+        );
         for label in ["server", "request req-12345"] {
             assert_eq!(t.node(label).state(), NodeState::Closed, "{label}");
         }
