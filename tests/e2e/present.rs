@@ -240,11 +240,18 @@ async fn presenter_mode_folds_the_page_onto_one_zoomed_canvas_and_stays_on() {
     for key in ["t", "r", "e", "e"] {
         ui.press(key).await;
     }
+    ui.wait_for(
+        "the word typed, and the cancellation tree the first hit",
+        r#"document.querySelector('.search-input').value === 'tree'
+           && (document.querySelector('.search-hit') || {}).textContent === 'Cancellation tree'"#,
+        PATIENCE,
+    )
+    .await;
     ui.press("Enter").await;
     ui.wait_for(
         "the cancellation tree's page",
         r#"location.pathname === '/p/cancel-tree' && document.querySelector('[data-pattern="cancel-tree"]') && !document.querySelector('[role="dialog"]')"#,
-        PATIENCE,
+        Duration::from_secs(15),
     )
     .await;
     let problems = ui.problems();

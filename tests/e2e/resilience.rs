@@ -300,7 +300,22 @@ async fn the_jitter_switch_spreads_the_retries_of_a_burst() {
         PATIENCE,
     )
     .await;
+    let before = server.snapshot(run).await.seq;
     ui.click(r#"button[data-action="restart"]"#).await;
+    // The page still shows the first run's ends until the restart arrives:
+    // wait for the server's second run to end, then for the page.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let snap = server.snapshot(run).await;
+        if snap.seq > before && snap.status == shared::RunStatus::Finished {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restarted run never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     ui.wait_for(
         "every client ended again",
         &all_ended,

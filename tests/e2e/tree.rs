@@ -37,9 +37,12 @@ async fn clicking_a_node_cancels_its_subtree_and_spares_its_siblings() {
     )
     .await;
     ui.click(r#"button[data-action="start"]"#).await;
+    // The preview drew the six nodes before Start: wait for the run's own.
     ui.wait_for(
-        "the tree's six nodes",
-        "document.querySelectorAll('.node[data-node]').length === 6",
+        "the running tree's six nodes",
+        r#"document.querySelector('.pattern-head .status-pill[data-status="running"]')
+           && document.querySelectorAll('.node[data-node]').length === 6
+           && document.querySelector('.node[data-node="5"][data-state="live"]')"#,
         PATIENCE,
     )
     .await;
