@@ -403,31 +403,36 @@ pub fn SpeedBadge() -> impl IntoView {
     let session = session();
     view! {
         <div class="speed-badge" role="group" aria-label="Clock speed">
-            <button
-                type="button"
-                class="btn btn-head"
-                data-action="slower"
-                title="Slower clock ( [ )"
-                aria-label="Slower"
-                on:click=move |_| session.speed.update(|s| *s = slower(*s))
-            >
-                <span aria-hidden="true">"−"</span>
-            </button>
+            {speed_button(session, "slower", "Slower", "[", "−", slower)}
             <span class="speed-value" data-speed=text(move || session.speed.get().to_string())>
                 <span class="speed-label">"Speed "</span>
                 {text(move || speed_text(session.speed.get()))}
             </span>
-            <button
-                type="button"
-                class="btn btn-head"
-                data-action="faster"
-                title="Faster clock ( ] )"
-                aria-label="Faster"
-                on:click=move |_| session.speed.update(|s| *s = faster(*s))
-            >
-                <span aria-hidden="true">"+"</span>
-            </button>
+            {speed_button(session, "faster", "Faster", "]", "+", faster)}
         </div>
+    }
+}
+
+/// One of the speed badge's buttons: one rung of the ladder, as `key` does.
+fn speed_button(
+    session: Session,
+    action: &'static str,
+    label: &'static str,
+    key: &'static str,
+    glyph: &'static str,
+    step: fn(f64) -> f64,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="btn btn-head"
+            data-action=action
+            title=format!("{label} clock ( {key} )")
+            aria-label=label
+            on:click=move |_| session.speed.update(|s| *s = step(*s))
+        >
+            <span aria-hidden="true">{glyph}</span>
+        </button>
     }
 }
 
