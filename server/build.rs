@@ -1,5 +1,6 @@
 //! Builds the browser app so the server binary can embed it: compiles the
 //! `frontend` crate to WASM, then generates its JS glue with wasm-bindgen.
+//! Every text file it serves is also brotli-compressed here, once.
 //!
 //! Set `DASHBOARD_SKIP_WASM=1` to skip this (for `cargo check`/`clippy`
 //! loops); the server then serves a page that says the app was not built.
@@ -16,7 +17,8 @@ fn main() {
         .parent()
         .expect("the server crate sits in the workspace")
         .to_path_buf();
-    let pkg = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pkg");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let pkg = out.join("pkg");
     std::fs::create_dir_all(&pkg).expect("cannot create the package directory");
 
     // `assets` is embedded by rust-embed, which cannot see files added later:
@@ -34,6 +36,8 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=DASHBOARD_SKIP_WASM");
     println!("cargo:rustc-check-cfg=cfg(frontend_skipped)");
+
+    compress_assets(&root.join("assets"), &out.join("assets-br"));
 
     if env::var_os("DASHBOARD_SKIP_WASM").is_some() {
         write_placeholder(&pkg);
@@ -59,6 +63,31 @@ fn main() {
 /// Writes `<file>.br` beside `file`, at brotli's best quality: too slow to do
 /// per request, cheap to do once per build.
 fn compress(file: &Path) {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".br");
+    compress_into(file, Path::new(&name));
+}
+
+/// Writes `<name>.br` into `out` for every text file in `assets`, which the
+/// server embeds beside the originals.
+fn compress_assets(assets: &Path, out: &Path) {
+    std::fs::create_dir_all(out).expect("cannot create the compressed assets directory");
+    let entries = std::fs::read_dir(assets)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", assets.display()));
+    for entry in entries {
+        let path = entry.expect("a readable directory entry").path();
+        let text = path
+            .extension()
+            .is_some_and(|ext| ["css", "html", "js", "svg"].iter().any(|t| ext == *t));
+        if text && let Some(name) = path.file_name() {
+            let mut br = name.to_owned();
+            br.push(".br");
+            compress_into(&path, &out.join(br));
+        }
+    }
+}
+
+fn compress_into(file: &Path, to: &Path) {
     let input =
         std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
     let mut output = Vec::new();
@@ -68,10 +97,7 @@ fn compress(file: &Path) {
             .write_all(&input)
             .expect("compressing into memory cannot fail");
     }
-    let mut name = file.as_os_str().to_owned();
-    name.push(".br");
-    std::fs::write(&name, output)
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+    std::fs::write(to, output).unwrap_or_else(|e| panic!("cannot write {}: {e}", to.display()));
 }
 
 /// Compiles the frontend for the browser and returns the `.wasm` path.

@@ -9,7 +9,7 @@ use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
-use shared::{Batch, Command, ErrorBody, Lagged, PatternInfo, RunSnapshot};
+use shared::{Batch, Command, ErrorBody, Lagged, PatternInfo, Removed, RunSnapshot};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -117,6 +117,14 @@ fn open_stream(model: RwSignal<Model>) {
                 && let Some(id) = model.try_update(|m| m.on_lagged(lagged))
             {
                 set_timeout(move || model.update(|m| m.settle_lag(id)), LAG_NOTICE_FOR);
+            }
+        }),
+    );
+    listen(
+        "removed",
+        Box::new(move |ev| {
+            if let Some(removed) = parse_message::<Removed>("removed", &ev) {
+                model.update(|m| m.on_removed(&removed));
             }
         }),
     );

@@ -10,14 +10,22 @@
 //! A viewer that reads too slowly falls behind the broadcast buffer, which is
 //! bounded: it never slows an engine or another viewer. When it catches up it
 //! is told how much it missed and gets fresh snapshots.
+//!
+//! What the hub keeps is bounded too: each run's replay ring (what a
+//! reconnecting viewer is sent instead of a snapshot) by bytes, and emptied
+//! when the run stops or starts over; the number of runs by [`MAX_RUNS`],
+//! with made runs deleted on request or reclaimed once nobody has named
+//! them for [`HubConfig::reclaim_after`].
 
 use crate::run::{Run, RunSummary};
 use axum::response::sse::Event as SseEvent;
-use shared::{Batch, Cursor, Lagged, PatternId};
+use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunStatus};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -25,10 +33,32 @@ use tokio_util::task::TaskTracker;
 pub const FRAME: Duration = Duration::from_micros(16_667);
 /// Frames a viewer may fall behind before it is resynchronized (about 2 s).
 const VIEWER_BUFFER: usize = 128;
-/// Batches kept per run for reconnecting viewers (about 8 s of a busy run).
-const REPLAY_BATCHES: usize = 512;
-/// Runs a server will hold; each costs memory and a little CPU.
+/// Runs a server will hold, the patterns' own included; each costs memory
+/// and a little CPU.
 pub const MAX_RUNS: usize = 64;
+/// The most a run's replay ring may be given.
+pub const MAX_REPLAY_BYTES: usize = 16 << 20;
+
+/// How much the hub keeps, and for how long.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Bytes of serialized batches kept per run for reconnecting viewers
+    /// (at most [`MAX_REPLAY_BYTES`]). 4 MiB is about two seconds of the
+    /// busiest run at full load, and minutes of a calm one.
+    pub replay_bytes: usize,
+    /// How long a made run may stand with no request naming it and no
+    /// stream following it by name before it is deleted.
+    pub reclaim_after: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            replay_bytes: 4 << 20,
+            reclaim_after: Duration::from_secs(600),
+        }
+    }
+}
 
 /// One run's events of one frame, serialized once.
 #[derive(Debug)]
@@ -44,18 +74,74 @@ pub struct FrameBatch {
 #[derive(Debug, Default)]
 pub struct Frame {
     batches: Vec<Arc<FrameBatch>>,
+    /// Runs deleted since the last frame.
+    removed: Vec<Arc<str>>,
+}
+
+/// A run's recent batches, for viewers that reconnect.
+#[derive(Debug, Default)]
+struct Replay {
+    batches: VecDeque<Arc<FrameBatch>>,
+    bytes: usize,
+}
+
+impl Replay {
+    /// Keeps `batch`, dropping the oldest ones beyond `budget` bytes (the
+    /// newest is always kept, so a viewer one frame behind never needs a
+    /// snapshot).
+    fn push(&mut self, batch: Arc<FrameBatch>, budget: usize) {
+        self.bytes += batch.json.len();
+        self.batches.push_back(batch);
+        while self.bytes > budget && self.batches.len() > 1 {
+            if let Some(old) = self.batches.pop_front() {
+                self.bytes -= old.json.len();
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Replay::default();
+    }
 }
 
 #[derive(Debug)]
 struct RunEntry {
     run: Arc<Run>,
-    replay: Mutex<VecDeque<Arc<FrameBatch>>>,
+    replay: Mutex<Replay>,
+    /// Made with `POST /api/runs`, so it may be deleted and reclaimed.
+    made: bool,
+    /// The last time a request named this run.
+    touched: Mutex<Instant>,
+    /// Streams following this run by name.
+    watchers: AtomicUsize,
+}
+
+impl RunEntry {
+    fn touch(&self) {
+        *self.touched.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.touched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
+    }
 }
 
 /// Why a run could not be made.
 #[derive(Debug, thiserror::Error)]
-#[error("the server already holds {MAX_RUNS} runs")]
+#[error("the server already holds {MAX_RUNS} runs; delete one you made (DELETE /api/runs/{{run}})")]
 pub struct TooManyRuns;
+
+/// Why a run could not be deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    #[error("no run named `{0}`")]
+    Unknown(String),
+    #[error("`{0}` is the pattern's own run and stays; stop or reset it instead")]
+    Kept(String),
+}
 
 /// All runs, and the broadcast that carries their events.
 #[derive(Debug)]
@@ -69,12 +155,25 @@ pub struct Hub {
     /// Held for a whole flush, so two flushes (the frame task's and a
     /// command's) never send their batches out of order.
     flushing: Mutex<()>,
+    config: HubConfig,
+    /// Runs made so far, per pattern: the number in the next one's name.
+    made: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Hub {
     /// A hub with the default run of every pattern. Its tasks stop when
     /// `root` is cancelled.
     pub fn new(root: CancellationToken, tracker: TaskTracker) -> Arc<Hub> {
+        Hub::with_config(root, tracker, HubConfig::default())
+    }
+
+    /// [`Hub::new`] with other bounds.
+    pub fn with_config(
+        root: CancellationToken,
+        tracker: TaskTracker,
+        mut config: HubConfig,
+    ) -> Arc<Hub> {
+        config.replay_bytes = config.replay_bytes.min(MAX_REPLAY_BYTES);
         let (frames, _) = broadcast::channel(VIEWER_BUFFER);
         let hub = Arc::new(Hub {
             runs: RwLock::default(),
@@ -83,28 +182,38 @@ impl Hub {
             root,
             tracker,
             flushing: Mutex::new(()),
+            config,
+            made: Mutex::default(),
         });
         for pattern in PatternId::ALL {
             hub.insert(pattern.as_str().to_owned(), pattern);
         }
         hub.tracker.spawn(Arc::clone(&hub).frame_loop());
+        hub.tracker.spawn(Arc::clone(&hub).reclaim_loop());
         hub
     }
 
-    fn insert(&self, id: String, pattern: PatternId) -> Arc<Run> {
-        let run = Arc::new(Run::new(
-            id.clone(),
+    fn insert(&self, id: String, pattern: PatternId) {
+        let entry = self.entry(id.clone(), pattern, false);
+        self.write_runs().insert(id, entry);
+    }
+
+    fn entry(&self, id: String, pattern: PatternId, made: bool) -> Arc<RunEntry> {
+        let run = Run::new(
+            id,
             pattern,
             &self.root,
             self.tracker.clone(),
             Arc::clone(&self.dirty),
-        ));
+        );
         let entry = RunEntry {
-            run: Arc::clone(&run),
+            run: Arc::new(run),
             replay: Mutex::default(),
+            made,
+            touched: Mutex::new(Instant::now()),
+            watchers: AtomicUsize::new(0),
         };
-        self.write_runs().insert(id, Arc::new(entry));
-        run
+        Arc::new(entry)
     }
 
     fn read_runs(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<RunEntry>>> {
@@ -116,22 +225,104 @@ impl Hub {
     }
 
     /// A new run of `pattern`, named `<pattern>-<n>`.
+    /// Names are never reused: a tab still holding a deleted run's name
+    /// cannot command another run by mistake.
     pub fn create(&self, pattern: PatternId) -> Result<Arc<Run>, TooManyRuns> {
+        if self.read_runs().len() >= MAX_RUNS {
+            return Err(TooManyRuns);
+        }
         let id = {
-            let runs = self.read_runs();
-            if runs.len() >= MAX_RUNS {
-                return Err(TooManyRuns);
-            }
-            (2..)
-                .map(|n| format!("{pattern}-{n}"))
-                .find(|id| !runs.contains_key(id))
-                .unwrap_or_default()
+            let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = made.entry(pattern.as_str()).or_insert(1);
+            *n += 1;
+            format!("{pattern}-{n}")
         };
-        Ok(self.insert(id, pattern))
+        let entry = self.entry(id.clone(), pattern, true);
+        let run = Arc::clone(&entry.run);
+        let mut runs = self.write_runs();
+        // Checked again where it counts: two requests may have raced here.
+        if runs.len() >= MAX_RUNS {
+            return Err(TooManyRuns);
+        }
+        runs.insert(id, entry);
+        Ok(run)
     }
 
+    /// The run named `id`; naming it keeps a made run from being reclaimed.
     pub fn get(&self, id: &str) -> Option<Arc<Run>> {
-        self.read_runs().get(id).map(|e| Arc::clone(&e.run))
+        self.read_runs().get(id).map(|e| {
+            e.touch();
+            Arc::clone(&e.run)
+        })
+    }
+
+    /// Bytes the run's replay ring holds now.
+    pub fn replay_bytes(&self, id: &str) -> Option<usize> {
+        let entry = self.read_runs().get(id).cloned()?;
+        let bytes = entry
+            .replay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes;
+        Some(bytes)
+    }
+
+    /// Deletes a made run: its engine is stopped, its buffers freed, and
+    /// every viewer told.
+    pub async fn remove(&self, id: &str) -> Result<(), RemoveError> {
+        let entry = {
+            let _in_order = self.flushing.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut runs = self.write_runs();
+            match runs.get(id) {
+                None => return Err(RemoveError::Unknown(id.to_owned())),
+                Some(entry) if !entry.made => return Err(RemoveError::Kept(id.to_owned())),
+                Some(_) => {}
+            }
+            let entry = runs.remove(id);
+            drop(runs);
+            // After the run's last batch, before any frame without it.
+            let _ = self.frames.send(Arc::new(Frame {
+                batches: Vec::new(),
+                removed: vec![id.into()],
+            }));
+            entry
+        };
+        if let Some(entry) = entry {
+            entry
+                .replay
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            entry.run.wait_stopped().await;
+        }
+        Ok(())
+    }
+
+    /// Deletes made runs that nobody has named for `reclaim_after`, so a
+    /// class that made runs and left does not keep the slots.
+    async fn reclaim_loop(self: Arc<Hub>) {
+        let every = (self.config.reclaim_after / 4).max(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                () = self.root.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let idle: Vec<String> = self
+                .read_runs()
+                .iter()
+                .filter(|(_, e)| {
+                    e.made
+                        && e.watchers.load(Ordering::Relaxed) == 0
+                        && e.idle_for() >= self.config.reclaim_after
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in idle {
+                if self.remove(&id).await.is_ok() {
+                    tracing::info!(run = %id, "reclaimed a run nobody used");
+                }
+            }
+        }
     }
 
     pub fn list(&self) -> Vec<RunSummary> {
@@ -182,6 +373,15 @@ impl Hub {
                 continue;
             };
             let (first_seq, last_seq) = (first.seq, last.seq);
+            let starts_over = events.iter().any(|e| {
+                matches!(
+                    e.event,
+                    Event::Reset { .. }
+                        | Event::Status {
+                            status: RunStatus::Stopped
+                        }
+                )
+            });
             let batch = Batch {
                 run: entry.run.id().to_owned(),
                 events,
@@ -200,10 +400,12 @@ impl Hub {
                 json: json.into(),
             });
             let mut replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
-            if replay.len() == REPLAY_BATCHES {
-                replay.pop_front();
+            if starts_over {
+                // What came before cannot be replayed past this batch's reset
+                // or stop; a viewer that old needs a snapshot anyway.
+                replay.clear();
             }
-            replay.push_back(Arc::clone(&batch));
+            replay.push(Arc::clone(&batch), self.config.replay_bytes);
             frame.batches.push(batch);
         }
         if !frame.batches.is_empty() {
@@ -219,11 +421,23 @@ impl Hub {
         // snapshot (or replay) and the first live frame.
         let frames = self.frames.subscribe();
         let follow_all = runs.is_none();
+        // Following a run by name keeps it from being reclaimed.
+        let named: Vec<Arc<RunEntry>> = {
+            let all = self.read_runs();
+            runs.iter()
+                .flatten()
+                .filter_map(|name| all.get(name).cloned())
+                .collect()
+        };
+        for entry in &named {
+            entry.watchers.fetch_add(1, Ordering::Relaxed);
+        }
         let names = runs.unwrap_or_else(|| self.read_runs().keys().cloned().collect());
         let mut viewer = Viewer {
             hub: Arc::clone(self),
             frames,
             follow_all,
+            named,
             cursor: Cursor::default(),
             backlog: VecDeque::new(),
         };
@@ -240,9 +454,21 @@ pub struct Viewer {
     hub: Arc<Hub>,
     frames: broadcast::Receiver<Arc<Frame>>,
     follow_all: bool,
+    /// The runs this viewer follows by name.
+    named: Vec<Arc<RunEntry>>,
     cursor: Cursor,
     /// Messages ready to send before the next frame.
     backlog: VecDeque<SseEvent>,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        for entry in &self.named {
+            entry.watchers.fetch_sub(1, Ordering::Relaxed);
+            // The reclaim clock starts when the last viewer leaves.
+            entry.touch();
+        }
+    }
 }
 
 impl Viewer {
@@ -270,17 +496,20 @@ impl Viewer {
 
     /// Brings the viewer up to date on one run: replays the batches after
     /// `after` if the ring still holds all of them, else sends a snapshot.
-    fn catch_up(&mut self, run: &str, after: Option<u64>) {
+    /// `false` if the run is gone.
+    fn catch_up(&mut self, run: &str, after: Option<u64>) -> bool {
         let Some(entry) = self.hub.read_runs().get(run).cloned() else {
-            return;
+            self.cursor.0.remove(run);
+            return false;
         };
         if let Some(after) = after {
             let replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
-            let current = replay.back().map_or(0, |b| b.last_seq);
+            let batches = &replay.batches;
+            let current = batches.back().map_or(0, |b| b.last_seq);
             let covered =
-                replay.front().is_some_and(|b| b.first_seq <= after + 1) && after <= current;
+                batches.front().is_some_and(|b| b.first_seq <= after + 1) && after <= current;
             if covered {
-                let missed: Vec<_> = replay
+                let missed: Vec<_> = batches
                     .iter()
                     .filter(|b| b.last_seq > after)
                     .cloned()
@@ -290,7 +519,7 @@ impl Viewer {
                 if let Some(message) = self.batch_message(&missed) {
                     self.backlog.push_back(message);
                 }
-                return;
+                return true;
             }
         }
         let snapshot = entry.run.snapshot();
@@ -299,16 +528,25 @@ impl Viewer {
             Ok(message) => self.backlog.push_back(message.id(self.cursor.to_string())),
             Err(e) => tracing::error!(run, error = %e, "could not serialize a snapshot"),
         }
+        true
     }
 
     /// The viewer missed frames: say how many events, then resend snapshots.
     fn resync(&mut self) {
-        let runs: Vec<_> = self.cursor.0.keys().cloned().collect();
-        let before: u64 = self.cursor.0.values().sum();
-        for run in &runs {
-            self.catch_up(run, None);
+        let held = std::mem::take(&mut self.cursor);
+        let mut skipped = 0;
+        let mut gone = Vec::new();
+        for (run, seen) in &held.0 {
+            if self.catch_up(run, None) {
+                skipped += self
+                    .cursor
+                    .0
+                    .get(run)
+                    .map_or(0, |now| now.saturating_sub(*seen));
+            } else {
+                gone.push(run);
+            }
         }
-        let skipped = self.cursor.0.values().sum::<u64>().saturating_sub(before);
         tracing::debug!(skipped, "viewer lagged");
         if let Ok(notice) = SseEvent::default()
             .event("lagged")
@@ -316,9 +554,26 @@ impl Viewer {
         {
             self.backlog.push_front(notice.id(self.cursor.to_string()));
         }
+        for run in gone {
+            self.announce_removed(run);
+        }
+    }
+
+    fn announce_removed(&mut self, run: &str) {
+        let notice = SseEvent::default().event("removed").json_data(Removed {
+            run: run.to_owned(),
+        });
+        if let Ok(notice) = notice {
+            self.backlog.push_back(notice.id(self.cursor.to_string()));
+        }
     }
 
     fn frame_message(&mut self, frame: &Frame) -> Option<SseEvent> {
+        for run in &frame.removed {
+            if self.cursor.0.remove(&**run).is_some() {
+                self.announce_removed(run);
+            }
+        }
         if self.follow_all {
             for batch in &frame.batches {
                 if !self.cursor.0.contains_key(&*batch.run) {

@@ -11,7 +11,10 @@
 //! - [`preview`]: the scene a run will open with, drawn before it starts.
 //! - [`tree`]: a cancellation-token tree that records why each node was
 //!   cancelled.
-//! - [`http`]: the JSON API, the SSE endpoint and the embedded browser app.
+//! - [`http`]: the JSON API, the SSE endpoint and the embedded browser app,
+//!   behind the checks on who may reach them.
+//! - [`listen`]: the accept loop: connection limits, timeouts, and a
+//!   shutdown that ends on time.
 //!
 //! [`serve`] puts them together on a listener until a shutdown token fires.
 
@@ -19,50 +22,56 @@ pub mod clock;
 pub mod engines;
 pub mod http;
 pub mod hub;
+pub mod listen;
 pub mod preview;
 pub mod run;
 pub mod tree;
 
-pub use http::{AppState, app};
+pub use http::{Access, AppState, app};
 
-use axum::serve::ListenerExt;
-use hub::Hub;
+use hub::{Hub, HubConfig};
+use listen::Limits;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// How long shutdown waits for engines before giving up on them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// From the shutdown signal to `serve` returning, whatever the clients and
+/// engines do: connections get [`listen::CONNECTION_GRACE`] of it, engines
+/// the rest.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1500);
+
+/// Everything `serve` can be told.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The names the server answers to besides its own addresses.
+    pub access: Access,
+    pub limits: Limits,
+    pub hub: HubConfig,
+}
 
 /// Serves the dashboard on `listener` until `shutdown` is cancelled. Then the
 /// event streams end, every engine is cancelled (all are children of
-/// `shutdown`), and this returns once their tasks have exited.
-pub async fn serve(listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+/// `shutdown`), and this returns once their tasks have exited, or at
+/// [`SHUTDOWN_DEADLINE`] if some have not.
+pub async fn serve(listener: TcpListener, shutdown: CancellationToken, config: Config) {
     let tracker = TaskTracker::new();
-    let hub = Hub::new(shutdown.clone(), tracker.clone());
-    let router = app(AppState { hub: hub.clone() });
-    // Events are small writes on a long-lived stream: without NODELAY one
-    // can wait for the browser's delayed ACK of the one before it, tens of
-    // milliseconds between a click and what it did showing on screen.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
+    let hub = Hub::with_config(shutdown.clone(), tracker.clone(), config.hub);
+    let router = app(AppState {
+        hub: hub.clone(),
+        access: config.access,
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
+    listen::accept_until(listener, router, &config.limits, &shutdown).await;
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE - listen::CONNECTION_GRACE;
     tracker.close();
     let stopped = async {
         hub.stop_all().await;
         tracker.wait().await;
     };
-    if tokio::time::timeout(SHUTDOWN_GRACE, stopped).await.is_err() {
+    if tokio::time::timeout_at(deadline, stopped).await.is_err() {
         tracing::warn!(
             still_running = tracker.len(),
             "engines did not stop in time"
         );
     }
-    Ok(())
 }

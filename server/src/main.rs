@@ -2,14 +2,20 @@
 
 use anyhow::Context;
 use clap::Parser;
+use server::hub::{HubConfig, MAX_REPLAY_BYTES};
+use server::listen::Limits;
+use server::{Access, Config};
+use std::io::IsTerminal;
 use std::net::IpAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// Runs concurrency patterns live and serves a dashboard that animates them.
 ///
-/// Open the printed address in a browser. Ctrl-C stops the server.
+/// Open the printed address in a browser. Ctrl-C stops the server; a second
+/// Ctrl-C stops it at once.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -20,6 +26,42 @@ struct Cli {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "DASHBOARD_PORT", default_value_t = 8080)]
     port: u16,
+    /// Another name the server answers to (a host name students type, or a
+    /// proxy's). Besides these it answers only to localhost and the
+    /// addresses it is reached at. Repeat for more names.
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "DASHBOARD_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    allow_hosts: Vec<String>,
+    /// Connections served at once; one more is answered 503.
+    #[arg(long, default_value_t = Limits::default().max_connections, value_parser = at_least_one)]
+    max_connections: usize,
+    /// Bytes of recent events kept per run for viewers that reconnect.
+    #[arg(long, default_value_t = HubConfig::default().replay_bytes, value_parser = replay_bytes)]
+    replay_bytes: usize,
+    /// Minutes a run made through the API may stand unused before it is deleted.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    reclaim_minutes: u64,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(0) => Err("at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}")),
+    }
+}
+
+fn replay_bytes(text: &str) -> Result<usize, String> {
+    let bytes: usize = text.parse().map_err(|e| format!("{e}"))?;
+    if (64 << 10..=MAX_REPLAY_BYTES).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!("between {} and {MAX_REPLAY_BYTES}", 64 << 10))
+    }
 }
 
 #[tokio::main]
@@ -29,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, not for a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let listener = TcpListener::bind((cli.bind, cli.port))
@@ -37,39 +82,74 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("Concurrency dashboard: http://{addr}/");
 
+    let config = Config {
+        access: Access::allowing(cli.allow_hosts),
+        limits: Limits {
+            max_connections: cli.max_connections,
+            ..Limits::default()
+        },
+        hub: HubConfig {
+            replay_bytes: cli.replay_bytes,
+            reclaim_after: Duration::from_secs(cli.reclaim_minutes * 60),
+        },
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    server::serve(listener, shutdown).await?;
+    server::serve(listener, shutdown, config).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Cancels `token` on Ctrl-C or SIGTERM.
+/// Cancels `token` on Ctrl-C or SIGTERM, and exits the process on the
+/// second one: whoever presses Ctrl-C twice wants it gone now.
 async fn cancel_on_signal(token: CancellationToken) {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
+    let Some(mut signals) = Signals::listen() else {
+        return;
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
+    signals.next().await;
+    tracing::info!("shutting down (Ctrl-C again to stop at once)");
     token.cancel();
+    signals.next().await;
+    eprintln!("stopped at once");
+    std::process::exit(130);
+}
+
+/// Ctrl-C and, on Unix, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Option<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(terminate) => Some(Signals { terminate }),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    None
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        Some(Signals {})
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        let terminate = self.terminate.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                    std::future::pending::<()>().await;
+                }
+            }
+            _ = terminate => {}
+        }
+    }
 }

@@ -32,5 +32,5 @@ pub use resilience::{
     ResilienceScene,
 };
 pub use scene::{ClockInfo, Counters, OverloadScene, RunSnapshot, Scene};
-pub use stream::{Batch, Cursor, Lagged};
+pub use stream::{Batch, Cursor, Lagged, Removed};
 pub use tree::{Cause, NodeId, NodeKind, NodeSpec, NodeState, Phase, TaskEnd, TreeNode, TreeScene};

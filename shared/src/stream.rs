@@ -1,9 +1,11 @@
 //! What the event stream (`GET /api/events`) carries besides snapshots.
 //!
-//! The stream sends three kinds of SSE message:
+//! The stream sends four kinds of SSE message:
 //! - `snapshot`: a [`crate::RunSnapshot`], the whole state of one run;
 //! - `batch`: a JSON array of [`Batch`]es, at most one message per frame;
-//! - `lagged`: a [`Lagged`] notice, followed by fresh snapshots.
+//! - `lagged`: a [`Lagged`] notice, followed by fresh snapshots;
+//! - `removed`: a [`Removed`] notice: the run was deleted or reclaimed and
+//!   sends nothing more.
 //!
 //! Every message's SSE id is a [`Cursor`], so a reconnecting `EventSource`
 //! says exactly how far it got.
@@ -25,6 +27,13 @@ pub struct Batch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lagged {
     pub skipped: u64,
+}
+
+/// A run was deleted (`DELETE /api/runs/{run}`) or reclaimed after
+/// standing idle and unwatched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Removed {
+    pub run: String,
 }
 
 /// The last sequence number a viewer holds for each run it follows. Written as

@@ -228,6 +228,7 @@ async fn a_reconnecting_viewer_misses_nothing() {
             );
         }
         Message::Lagged(lagged) => panic!("a reconnect is not a lag: {lagged:?}"),
+        Message::Removed(removed) => panic!("nothing was deleted: {removed:?}"),
     }
     follower.feed(&first);
     follower

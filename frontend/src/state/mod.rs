@@ -16,7 +16,8 @@ pub mod tree;
 use self::clock::VirtualClock;
 use shared::scene::DropRecord;
 use shared::{
-    Batch, DropReason, Event, Family, Lagged, PatternId, PatternInfo, RunSnapshot, RunStatus,
+    Batch, DropReason, Event, Family, Lagged, PatternId, PatternInfo, Removed, RunSnapshot,
+    RunStatus,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -208,6 +209,14 @@ impl Model {
     pub fn on_snapshot(&mut self, snap: RunSnapshot, wall: f64) {
         observe_clock(&mut self.clocks, &snap, snap.clock.now_ms, wall);
         self.runs.insert(snap.run.clone(), snap);
+    }
+
+    /// A `removed` message: the run was deleted or reclaimed, so nothing of
+    /// it is kept.
+    pub fn on_removed(&mut self, removed: &Removed) {
+        self.runs.remove(&removed.run);
+        self.clocks.remove(&removed.run);
+        self.flights.retain(|f| f.run != removed.run);
     }
 
     /// A snapshot fetched over HTTP. The stream may already have brought

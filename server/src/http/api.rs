@@ -1,7 +1,9 @@
 //! The JSON API handlers.
 
+use super::guard::Untrusted;
 use super::{ApiError, AppState};
 use crate::engines;
+use crate::hub::MAX_RUNS;
 use crate::run::Run;
 use axum::Json;
 use axum::extract::OriginalUri;
@@ -11,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::response::sse::{KeepAlive, Sse};
 use serde::Deserialize;
 use shared::{Command, Cursor, PatternId, PatternInfo, RunSnapshot};
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -59,6 +62,17 @@ fn find(state: &AppState, id: &str) -> Result<Arc<Run>, ApiError> {
         .ok_or_else(|| ApiError::UnknownRun(id.to_owned()))
 }
 
+/// Deletes a run made with `POST /api/runs`: its engine stops, its
+/// buffers are freed and viewers are told. The patterns' own runs stay.
+pub async fn delete_run(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.hub.remove(&id).await?;
+    tracing::info!(run = %Untrusted(&id), "run deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn get_run(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -72,7 +86,7 @@ pub async fn command(
     ApiJson(command): ApiJson<Command>,
 ) -> Result<Json<RunSnapshot>, ApiError> {
     let run = find(&state, &id)?;
-    tracing::info!(run = %id, ?command, "command");
+    tracing::info!(run = %id, command = %Untrusted(&format!("{command:?}")), "command");
     let snapshot = run.command(command).await?;
     // What the command did goes out now rather than at the end of the
     // frame: a click shows on screen as soon as it can.
@@ -97,23 +111,7 @@ pub async fn events(
 > {
     let runs = match query.runs {
         None => None,
-        Some(list) => {
-            let ids: Vec<String> = list
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if ids.is_empty() {
-                return Err(ApiError::Malformed {
-                    status: StatusCode::BAD_REQUEST,
-                    message: "`runs` names no run; leave it out to follow every run".to_owned(),
-                });
-            }
-            for id in &ids {
-                find(&state, id)?;
-            }
-            Some(ids)
-        }
+        Some(list) => Some(named_runs(&state, &list)?),
     };
     let resume = headers
         .get("last-event-id")
@@ -126,6 +124,31 @@ pub async fn events(
         Some((Ok(message), viewer))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The distinct runs a `runs=` list names, in the order first named. Each
+/// run is sent once however often it is named, and no list may name more
+/// runs than the server can hold.
+fn named_runs(state: &AppState, list: &str) -> Result<Vec<String>, ApiError> {
+    let mut seen = BTreeSet::new();
+    let mut ids = Vec::new();
+    for id in list.split(',').filter(|s| !s.is_empty()) {
+        if seen.insert(id) {
+            if ids.len() == MAX_RUNS {
+                return Err(ApiError::bad_request(&format!(
+                    "`runs` names more than {MAX_RUNS} runs; leave it out to follow every run"
+                )));
+            }
+            find(state, id)?;
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.is_empty() {
+        return Err(ApiError::bad_request(
+            "`runs` names no run; leave it out to follow every run",
+        ));
+    }
+    Ok(ids)
 }
 
 pub async fn no_route(OriginalUri(uri): OriginalUri) -> ApiError {

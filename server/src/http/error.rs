@@ -1,8 +1,10 @@
 //! The one error type at the HTTP edge: every refusal is a 4xx with a JSON
 //! body that names the problem.
 
+use super::body::BODY_LIMIT;
+use super::guard::Untrusted;
 use crate::engines::OrderError;
-use crate::hub::TooManyRuns;
+use crate::hub::{RemoveError, TooManyRuns};
 use crate::run::CommandError;
 use crate::tree::TreeError;
 use axum::Json;
@@ -11,20 +13,35 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shared::ErrorBody;
 
+/// The longest message an answer (and the log line beside it) carries.
+const MESSAGE_CHARS: usize = 400;
+
+/// Values taken from the request are shown through [`Untrusted`]: escaped,
+/// and cut short.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("no run named `{0}`")]
+    #[error("no run named `{}`", Untrusted(.0))]
     UnknownRun(String),
-    #[error("no pattern named `{0}`")]
+    #[error("no pattern named `{}`", Untrusted(.0))]
     UnknownPattern(String),
-    #[error("no API route {0}")]
+    #[error("no API route {}", Untrusted(.0))]
     NoRoute(String),
-    #[error("{0} is not allowed here")]
+    #[error("{} is not allowed here", Untrusted(.0))]
     Method(String),
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error(transparent)]
     TooManyRuns(#[from] TooManyRuns),
+    #[error("`{}` is the pattern's own run and stays; stop or reset it instead", Untrusted(.0))]
+    KeptRun(String),
+    #[error(
+        "this server does not answer to the host `{0}`; start it with `--allow-host NAME` to add a name"
+    )]
+    HostNotAllowed(String),
+    #[error("commands are taken from this dashboard's own pages only, not from {0}")]
+    CrossOrigin(String),
+    #[error("the request body is too large ({} KiB at most)", BODY_LIMIT / 1024)]
+    TooLarge,
     /// The request's body, path or query could not be read.
     #[error("{message}")]
     Malformed { status: StatusCode, message: String },
@@ -55,8 +72,13 @@ impl ApiError {
             },
             ApiError::Command(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command"),
             ApiError::TooManyRuns(_) => (StatusCode::CONFLICT, "too_many_runs"),
+            ApiError::KeptRun(_) => (StatusCode::CONFLICT, "pattern_run"),
+            ApiError::HostNotAllowed(_) => (StatusCode::FORBIDDEN, "host_not_allowed"),
+            ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::Malformed { status, .. } => match *status {
                 StatusCode::PAYLOAD_TOO_LARGE => (*status, "body_too_large"),
+                StatusCode::REQUEST_TIMEOUT => (*status, "body_timeout"),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => (*status, "not_json"),
                 StatusCode::UNPROCESSABLE_ENTITY => (*status, "invalid_body"),
                 _ => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -65,15 +87,36 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn bad_request(message: &str) -> ApiError {
+        ApiError::Malformed {
+            status: StatusCode::BAD_REQUEST,
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl From<RemoveError> for ApiError {
+    fn from(e: RemoveError) -> Self {
+        match e {
+            RemoveError::Unknown(run) => ApiError::UnknownRun(run),
+            RemoveError::Kept(run) => ApiError::KeptRun(run),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        tracing::info!(status = status.as_u16(), code, error = %self, "request refused");
+        // Parsers quote what they could not read, so the whole message is
+        // made safe, not only the values named above.
+        let message = Untrusted(&self.to_string()).limited(MESSAGE_CHARS);
+        tracing::info!(status = status.as_u16(), code, error = %message, "request refused");
         (
             status,
             Json(ErrorBody {
                 error: code.to_owned(),
-                message: self.to_string(),
+                message,
             }),
         )
             .into_response()
@@ -84,9 +127,7 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         let message = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                "the request body is too large (16 KiB at most)".to_owned()
-            }
+            StatusCode::PAYLOAD_TOO_LARGE => return ApiError::TooLarge,
             _ => rejection.body_text(),
         };
         ApiError::Malformed { status, message }

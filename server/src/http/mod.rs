@@ -2,25 +2,40 @@
 
 mod api;
 mod assets;
+mod body;
 mod error;
+mod guard;
 
 pub use error::ApiError;
+pub use guard::{Access, Untrusted};
 
 use crate::hub::Hub;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::middleware;
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// Request bodies are small commands; anything bigger is refused unread.
-const BODY_LIMIT: usize = 16 * 1024;
+/// What the page may load and who may frame it: its own scripts, styles and
+/// wasm only, no frames anywhere (so no page can lay the controls under its
+/// own and steal a click).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+    script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; style-src-attr 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
+    /// The names the server answers to.
+    pub access: Access,
 }
 
 /// The whole application as a router, so tests can call it without a socket.
@@ -28,14 +43,16 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/patterns", get(api::patterns))
         .route("/runs", get(api::list_runs).post(api::create_run))
-        .route("/runs/{run}", get(api::get_run))
+        .route("/runs/{run}", get(api::get_run).delete(api::delete_run))
         .route("/runs/{run}/commands", post(api::command))
         .route("/events", get(api::events))
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state);
-    Router::new()
+        .layer(middleware::from_fn(body::bounded))
+        // `body::bounded` has already read and bounded every body.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state.clone());
+    let router = Router::new()
         .nest("/api", api)
         .route("/", get(assets::index))
         .route("/p/{*pattern}", get(assets::index))
@@ -49,7 +66,31 @@ pub fn app(state: AppState) -> Router {
         // left (JSON answers, a snapshot of a thousand nodes) must not cost
         // the engines more time than it saves on a classroom's network.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.access, guard::check));
+    with_security_headers(router).layer(TraceLayer::new_for_http().make_span_with(
+        |request: &Request<_>| {
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %Untrusted(request.uri().path()),
+            )
+        },
+    ))
+}
+
+/// Adds the headers every answer carries, refusals included.
+fn with_security_headers(router: Router) -> Router {
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    router
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The API called in-process with `oneshot`: good requests, and every kind
 //! of bad one answered with a 4xx JSON error that names the problem.
 
-use super::{AppState, app};
+use super::{Access, AppState, app};
 use crate::hub::Hub;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -15,6 +15,7 @@ use tower::ServiceExt;
 fn state() -> AppState {
     AppState {
         hub: Hub::new(CancellationToken::new(), TaskTracker::new()),
+        access: Access::default(),
     }
 }
 
@@ -538,12 +539,20 @@ async fn bad_requests_get_a_json_error_naming_the_problem_and_the_server_carries
             "/api/nothing-here",
         ),
         (
-            "DELETE",
+            "PUT",
             "/api/runs/drop-basic",
             None,
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
+            "PUT",
+        ),
+        (
             "DELETE",
+            "/api/runs/drop-basic",
+            None,
+            StatusCode::CONFLICT,
+            "pattern_run",
+            "own run",
         ),
     ];
     for (method, uri, body, want_status, want_code, mentions) in cases {
@@ -794,10 +803,17 @@ async fn the_page_is_served_for_deep_links() {
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert!(
             body.as_str()
-                .is_some_and(|html| html.contains("/pkg/frontend.js")),
+                .is_some_and(|html| html.contains("/assets/boot.js")),
             "{uri}: {body}"
         );
     }
+    let (status, boot) = call(&state, "GET", "/assets/boot.js", None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        boot.as_str()
+            .is_some_and(|js| js.contains("/pkg/frontend.js")),
+        "{boot}"
+    );
     let (status, _) = call(&state, "GET", "/pkg/frontend.js", None, false).await;
     assert_eq!(status, StatusCode::OK);
     // The browser bundle goes out pre-compressed to browsers that take brotli.

@@ -143,6 +143,10 @@ impl Follower {
                 self.lagged += 1;
                 Fed::Lagged
             }
+            Message::Removed(removed) => {
+                assert_ne!(removed.run, run, "the followed run was deleted");
+                Fed::Events(0)
+            }
         };
         if fed != Fed::Lagged {
             let cursor = received.cursor();

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt, stream};
-use shared::{Batch, Cursor, Lagged, RunSnapshot};
+use shared::{Batch, Cursor, Lagged, Removed, RunSnapshot};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::error::Elapsed;
@@ -96,6 +96,7 @@ pub enum Message {
     Snapshot(Box<RunSnapshot>),
     Batch(Vec<Batch>),
     Lagged(Lagged),
+    Removed(Removed),
 }
 
 impl Message {
@@ -114,6 +115,7 @@ impl Message {
             "snapshot" => Message::Snapshot(Box::new(json(raw))),
             "batch" => Message::Batch(json(raw)),
             "lagged" => Message::Lagged(json(raw)),
+            "removed" => Message::Removed(json(raw)),
             other => panic!(
                 "an SSE message of unknown type {other:?}: {}",
                 excerpt(&raw.data)
