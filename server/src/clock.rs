@@ -1,17 +1,28 @@
-//! A run's virtual clock: the time simulated work sleeps on.
+//! A run's virtual clock, and the pacer that lets it flow.
 //!
-//! Virtual time flows at `speed` times real time, stands still while paused,
-//! and on a step flows (fast) up to a target and stops there. Engines never
-//! sleep on tokio's clock directly, so a teacher can slow a run down to watch
-//! each task, freeze it to explain, or advance it one step at a time.
+//! Each run lives on a tokio runtime of its own, on a thread of its own,
+//! whose time is paused: virtual time *is* that runtime's time. It moves
+//! only when every task of the run is waiting, and then straight to the next
+//! timer, so a run is a discrete-event simulation built from real tasks,
+//! channels, tokens and semaphores. Nothing is ever late: a sleep of 30 ms
+//! ends at exactly 30 ms, and what two tasks do at the same instant happens
+//! in the same order every time (one thread; `select!`s are `biased`).
 //!
-//! The mapping is integer arithmetic with speed in thousandths, and `now` is
-//! whole milliseconds, so at any speed under tokio's paused test clock every
-//! virtual instant is exact.
+//! The [`pace`] task holds virtual time back against the wall clock, by
+//! `speed`. It lets time flow in hops of about [`HOP`] of wall time: when
+//! virtual time has caught up with where the wall clock says it may be, the
+//! pacer waits in a blocking task, which stops tokio from advancing time
+//! while still letting every task do what it does at the present instant.
+//! Paused, it waits for a command; a step lets time flow to its target at
+//! [`STEP_SPEED_MILLI`]. So speed, pause and step change only when events
+//! are seen, never which events happen or at what virtual instant.
+//!
+//! On a runtime with no pacer (an engine test on tokio's paused test clock,
+//! a preview) virtual time flows as fast as the tasks allow.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Slowest and fastest speeds a viewer may choose, in thousandths.
@@ -19,65 +30,98 @@ pub const MIN_SPEED_MILLI: u64 = 100;
 pub const MAX_SPEED_MILLI: u64 = 10_000;
 /// How fast virtual time flows during a step (10x): a step of 100 ms shows
 /// its events in order over 10 real milliseconds rather than all at once.
-const STEP_SPEED_MILLI: u64 = 10_000;
+pub const STEP_SPEED_MILLI: u64 = 10_000;
+/// Wall time between two hops of the pacer: well under a frame, so motion
+/// stays smooth, and few enough wake-ups that a run costs little.
+pub const HOP: Duration = Duration::from_millis(8);
 
 /// A cheaply cloneable handle to one run's clock.
 #[derive(Debug, Clone)]
 pub struct Clock {
-    state: Arc<watch::Sender<State>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The runtime instant of virtual zero; set on first use, on the
+    /// runtime whose time it is.
+    epoch: Mutex<Option<Instant>>,
+    pace: Mutex<Pace>,
+    /// Wakes the pacer's blocking wait on any change.
+    changed_wall: Condvar,
+    /// Wakes the pacer's flowing sleep on any change.
+    changed: Notify,
+    /// A preview's clock: time never moves for the engine.
+    frozen: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct State {
-    /// Virtual time at `base_real`.
-    base_virtual: Duration,
-    base_real: Instant,
+struct Pace {
+    /// Virtual time (as a runtime instant) at `anchor_wall`.
+    anchor_virtual: Option<Instant>,
+    anchor_wall: std::time::Instant,
     speed_milli: u64,
     paused: bool,
     /// While paused, virtual time still flows up to this point (a step).
-    step_to: Option<Duration>,
+    step_to: Option<Instant>,
+    /// Whether an engine is running: an idle run's time stands still.
+    active: bool,
+    closed: bool,
+    /// Counts changes, so the pacer's wait ends on one made after it planned.
+    version: u64,
 }
 
-impl State {
+/// What the pacer does next.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    /// Let virtual time flow up to this instant.
+    Flow(Instant),
+    /// Wait (blocking) until this wall instant, or for a command.
+    Wait(Option<std::time::Instant>),
+    Close,
+}
+
+impl Pace {
+    /// Virtual time and wall time agree at this moment from now on.
+    fn reanchor(&mut self, virtual_now: Instant) {
+        self.anchor_virtual = Some(virtual_now);
+        self.anchor_wall = std::time::Instant::now();
+    }
+
     /// At what speed virtual time flows now, and up to where.
-    fn flow(&self) -> Option<(u64, Option<Duration>)> {
+    fn flow(&self, now: Instant) -> Option<(u64, Option<Instant>)> {
+        if !self.active {
+            return None;
+        }
         if !self.paused {
             return Some((self.speed_milli, None));
         }
         match self.step_to {
-            Some(target) if target > self.base_virtual => Some((STEP_SPEED_MILLI, Some(target))),
+            Some(target) if target > now => Some((STEP_SPEED_MILLI, Some(target))),
             _ => None,
         }
     }
 
-    fn now(&self, real: Instant) -> Duration {
-        match self.flow() {
-            None => self.base_virtual,
-            Some((speed, limit)) => {
-                let elapsed = real.saturating_duration_since(self.base_real);
-                let v = self.base_virtual + scale(elapsed, speed, 1000, false);
-                limit.map_or(v, |l| v.min(l))
-            }
+    fn plan(&self, now: Instant, wall: std::time::Instant) -> Plan {
+        if self.closed {
+            return Plan::Close;
         }
-    }
-
-    /// The real instant at which virtual time reaches `deadline`, if it will
-    /// without another command.
-    fn reaches(&self, deadline: Duration) -> Option<Instant> {
-        let (speed, limit) = self.flow()?;
-        if limit.is_some_and(|l| deadline > l) {
-            return None;
+        let Some((speed, limit)) = self.flow(now) else {
+            return Plan::Wait(None);
+        };
+        let anchor = self.anchor_virtual.unwrap_or(now);
+        let elapsed = wall.saturating_duration_since(self.anchor_wall);
+        let mut allowed = anchor + scale(elapsed, speed, 1000, false);
+        if let Some(limit) = limit {
+            allowed = allowed.min(limit);
         }
-        let ahead = deadline.saturating_sub(self.base_virtual);
-        Some(self.base_real + scale(ahead, 1000, speed, true))
-    }
-
-    /// Restarts the linear mapping at the present moment, so a change of
-    /// speed or pause never makes virtual time jump.
-    fn reanchor(&mut self) {
-        let real = Instant::now();
-        self.base_virtual = self.now(real);
-        self.base_real = real;
+        let hop = scale(HOP, speed, 1000, false).max(Duration::from_millis(1));
+        if allowed >= now + hop || limit.is_some_and(|l| allowed == l && l > now) {
+            return Plan::Flow(allowed);
+        }
+        // Wait for the wall clock to allow the next hop.
+        let next = (now + hop).saturating_duration_since(anchor);
+        Plan::Wait(Some(self.anchor_wall + scale(next, 1000, speed, true)))
     }
 }
 
@@ -102,21 +146,70 @@ impl Default for Clock {
 impl Clock {
     /// A clock at virtual zero, running at 1x.
     pub fn new() -> Clock {
-        let state = State {
-            base_virtual: Duration::ZERO,
-            base_real: Instant::now(),
+        Clock::build(false)
+    }
+
+    /// A clock on which no sleep ever ends: for drawing what an engine does
+    /// at its first instant.
+    pub fn frozen() -> Clock {
+        Clock::build(true)
+    }
+
+    fn build(frozen: bool) -> Clock {
+        let pace = Pace {
+            anchor_virtual: None,
+            anchor_wall: std::time::Instant::now(),
             speed_milli: 1000,
             paused: false,
             step_to: None,
+            active: false,
+            closed: false,
+            version: 0,
         };
         Clock {
-            state: Arc::new(watch::Sender::new(state)),
+            inner: Arc::new(Inner {
+                epoch: Mutex::new(None),
+                pace: Mutex::new(pace),
+                changed_wall: Condvar::new(),
+                changed: Notify::new(),
+                frozen,
+            }),
         }
     }
 
-    /// Virtual time since the run started, in whole milliseconds.
+    fn pace(&self) -> MutexGuard<'_, Pace> {
+        self.inner
+            .pace
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes the pace at the present virtual instant and tells the pacer.
+    fn repace(&self, change: impl FnOnce(&mut Pace)) {
+        let now = Instant::now();
+        {
+            let mut pace = self.pace();
+            pace.reanchor(now);
+            change(&mut pace);
+            pace.version += 1;
+        }
+        self.inner.changed_wall.notify_all();
+        self.inner.changed.notify_one();
+    }
+
+    fn epoch(&self) -> Instant {
+        *self
+            .inner
+            .epoch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(Instant::now)
+    }
+
+    /// Virtual time since the run started, in whole milliseconds. Read on
+    /// the run's own runtime.
     pub fn now(&self) -> Duration {
-        whole_ms(self.state.borrow().now(Instant::now()))
+        whole_ms(Instant::now().saturating_duration_since(self.epoch()))
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -124,44 +217,46 @@ impl Clock {
     }
 
     pub fn speed(&self) -> f64 {
-        self.state.borrow().speed_milli as f64 / 1000.0
+        self.pace().speed_milli as f64 / 1000.0
     }
 
     pub fn is_paused(&self) -> bool {
-        self.state.borrow().paused
+        self.pace().paused
     }
 
     /// Back to virtual zero, keeping speed and pause.
     pub fn restart(&self) {
-        self.state.send_modify(|s| {
-            s.base_virtual = Duration::ZERO;
-            s.base_real = Instant::now();
-            s.step_to = None;
-        });
+        let now = Instant::now();
+        *self
+            .inner
+            .epoch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(now);
+        self.repace(|p| p.step_to = None);
+    }
+
+    /// Lets time flow while an engine runs, and holds it still otherwise.
+    pub fn set_active(&self, active: bool) {
+        self.repace(|p| p.active = active);
     }
 
     /// Sets the speed; `speed_milli` must be within the allowed range.
     pub fn set_speed_milli(&self, speed_milli: u64) {
         debug_assert!((MIN_SPEED_MILLI..=MAX_SPEED_MILLI).contains(&speed_milli));
-        self.state.send_modify(|s| {
-            s.reanchor();
-            s.speed_milli = speed_milli;
-        });
+        self.repace(|p| p.speed_milli = speed_milli);
     }
 
     pub fn pause(&self) {
-        self.state.send_modify(|s| {
-            s.reanchor();
-            s.paused = true;
-            s.step_to = None;
+        self.repace(|p| {
+            p.paused = true;
+            p.step_to = None;
         });
     }
 
     pub fn resume(&self) {
-        self.state.send_modify(|s| {
-            s.reanchor();
-            s.paused = false;
-            s.step_to = None;
+        self.repace(|p| {
+            p.paused = false;
+            p.step_to = None;
         });
     }
 
@@ -169,48 +264,89 @@ impl Clock {
     /// still in progress), then stand still again. Returns false if the clock
     /// is not paused.
     pub fn step(&self, by: Duration) -> bool {
+        let now = Instant::now();
         let mut stepped = false;
-        self.state.send_if_modified(|s| {
-            if !s.paused {
-                return false;
+        self.repace(|p| {
+            if p.paused {
+                let from = p.step_to.unwrap_or(now).max(now);
+                p.step_to = Some(from + by);
+                stepped = true;
             }
-            s.reanchor();
-            let from = s.step_to.unwrap_or(s.base_virtual).max(s.base_virtual);
-            s.step_to = Some(from + by);
-            stepped = true;
-            true
         });
         stepped
     }
 
+    /// Ends the pacer: the run is gone.
+    pub fn close(&self) {
+        {
+            let mut pace = self.pace();
+            pace.closed = true;
+            pace.version += 1;
+        }
+        self.inner.changed_wall.notify_all();
+        self.inner.changed.notify_one();
+    }
+
     /// Sleeps until virtual time reaches `deadline`.
     pub async fn sleep_until(&self, deadline: Duration) {
-        let mut changes = self.state.subscribe();
-        loop {
-            let state = *changes.borrow_and_update();
-            if whole_ms(state.now(Instant::now())) >= deadline {
-                return;
-            }
-            match state.reaches(deadline) {
-                Some(at) => {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(at) => {}
-                        _ = changes.changed() => {}
-                    }
-                }
-                // Paused: only a command can move time on. The sender lives
-                // as long as `self`, so `changed` cannot fail while we wait.
-                None => {
-                    let _ = changes.changed().await;
-                }
-            }
+        if self.inner.frozen {
+            return std::future::pending().await;
         }
+        tokio::time::sleep_until(self.epoch() + deadline).await;
     }
 
     /// Sleeps for `d` of virtual time from now.
     pub async fn sleep(&self, d: Duration) {
         let deadline = self.now() + d;
         self.sleep_until(deadline).await;
+    }
+
+    /// Blocks the calling (blocking-pool) thread until `wall`, or until the
+    /// pace changes from the `version` the wait was planned on.
+    fn wait_wall(&self, wall: Option<std::time::Instant>, version: u64) {
+        let pace = self.pace();
+        let unchanged = |p: &mut Pace| p.version == version;
+        let condvar = &self.inner.changed_wall;
+        let _pace = match wall {
+            None => condvar
+                .wait_while(pace, unchanged)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(wall) => {
+                let left = wall.saturating_duration_since(std::time::Instant::now());
+                condvar
+                    .wait_timeout_while(pace, left, unchanged)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        };
+    }
+}
+
+/// Holds the run's virtual time back against the wall clock until the clock
+/// is closed. Runs on the run's own paused runtime.
+pub async fn pace(clock: Clock) {
+    loop {
+        let now = Instant::now();
+        let (plan, version) = {
+            let pace = clock.pace();
+            (pace.plan(now, std::time::Instant::now()), pace.version)
+        };
+        match plan {
+            Plan::Close => return,
+            Plan::Flow(to) => {
+                tokio::select! {
+                    biased;
+                    () = clock.inner.changed.notified() => {}
+                    () = tokio::time::sleep_until(to) => {}
+                }
+            }
+            Plan::Wait(wall) => {
+                let waiting = clock.clone();
+                // A blocking task keeps tokio from advancing time while it
+                // runs; the run's tasks still do what they do at this instant.
+                let _ = tokio::task::spawn_blocking(move || waiting.wait_wall(wall, version)).await;
+            }
+        }
     }
 }
 
@@ -220,64 +356,79 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    #[tokio::test(start_paused = true)]
-    async fn virtual_time_follows_speed_exactly() {
-        let clock = Clock::new();
-        clock.sleep(200 * MS).await;
-        assert_eq!(clock.now_ms(), 200);
-        clock.set_speed_milli(250);
-        let real = Instant::now();
-        clock.sleep(100 * MS).await;
-        assert_eq!(clock.now_ms(), 300);
-        assert_eq!(
-            real.elapsed(),
-            400 * MS,
-            "at 0.25x, 100 virtual ms take 400 real ms"
-        );
-        clock.set_speed_milli(10_000);
-        let real = Instant::now();
-        clock.sleep(1000 * MS).await;
-        assert_eq!(clock.now_ms(), 1300);
-        assert_eq!(real.elapsed(), 100 * MS);
+    fn at(origin: Instant, ms: u64) -> Instant {
+        origin + Duration::from_millis(ms)
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn pause_freezes_and_step_advances_exactly() {
-        let clock = Clock::new();
-        tokio::time::sleep(50 * MS).await;
-        clock.pause();
-        let sleeper = {
-            let clock = clock.clone();
-            tokio::spawn(async move {
-                clock.sleep_until(120 * MS).await;
-                clock.now_ms()
-            })
+    /// Virtual time never runs ahead of the wall clock's allowance, and hops
+    /// in steps of about `HOP` of wall time.
+    #[test]
+    fn the_pacer_flows_as_far_as_the_wall_clock_allows() {
+        let origin = Instant::now();
+        let wall = std::time::Instant::now();
+        let mut pace = Pace {
+            anchor_virtual: Some(origin),
+            anchor_wall: wall,
+            speed_milli: 1000,
+            paused: false,
+            step_to: None,
+            active: true,
+            closed: false,
+            version: 0,
         };
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        assert_eq!(clock.now_ms(), 50, "a paused clock does not move");
-        assert!(!sleeper.is_finished());
-
-        assert!(clock.step(50 * MS));
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(clock.now_ms(), 100, "a step stops exactly at its target");
-        assert!(!sleeper.is_finished());
-
-        assert!(clock.step(50 * MS));
-        assert_eq!(sleeper.await.ok(), Some(120));
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(clock.now_ms(), 150);
-
-        clock.resume();
-        assert!(!clock.step(MS), "stepping needs a paused clock");
-        tokio::time::sleep(10 * MS).await;
-        assert_eq!(clock.now_ms(), 160);
+        assert_eq!(
+            pace.plan(origin, wall + 20 * MS),
+            Plan::Flow(at(origin, 20))
+        );
+        assert_eq!(
+            pace.plan(at(origin, 20), wall + 20 * MS),
+            Plan::Wait(Some(wall + 28 * MS)),
+            "at 1x the next hop is 8 ms of wall time away"
+        );
+        pace.speed_milli = 10_000;
+        assert_eq!(
+            pace.plan(origin, wall + 20 * MS),
+            Plan::Flow(at(origin, 200))
+        );
+        pace.speed_milli = 100;
+        assert_eq!(
+            pace.plan(origin, wall + 20 * MS),
+            Plan::Flow(at(origin, 2)),
+            "at 0.1x, 20 ms of wall time allow 2 ms"
+        );
+        pace.paused = true;
+        assert_eq!(pace.plan(origin, wall + 20 * MS), Plan::Wait(None));
+        pace.step_to = Some(at(origin, 100));
+        assert_eq!(
+            pace.plan(origin, wall + 20 * MS),
+            Plan::Flow(at(origin, 100)),
+            "a step flows at 10x, up to its target"
+        );
+        assert_eq!(pace.plan(at(origin, 100), wall + 20 * MS), Plan::Wait(None));
+        pace.active = false;
+        pace.paused = false;
+        assert_eq!(pace.plan(origin, wall + 20 * MS), Plan::Wait(None), "idle");
+        pace.closed = true;
+        assert_eq!(pace.plan(origin, wall), Plan::Close);
     }
 
+    /// With no pacer, sleeps end exactly when they are due.
     #[tokio::test(start_paused = true)]
-    async fn restart_goes_back_to_zero() {
+    async fn sleeps_end_exactly_on_time() {
         let clock = Clock::new();
-        clock.sleep(500 * MS).await;
+        for n in 1..=3u64 {
+            clock.sleep(30 * MS).await;
+            assert_eq!(clock.now_ms(), 30 * n);
+        }
         clock.restart();
         assert_eq!(clock.now_ms(), 0);
+    }
+
+    /// A frozen clock's sleeps never end.
+    #[tokio::test(start_paused = true)]
+    async fn a_frozen_clock_stands_still() {
+        let clock = Clock::frozen();
+        let slept = tokio::time::timeout(Duration::from_secs(60), clock.sleep(MS)).await;
+        assert!(slept.is_err());
     }
 }

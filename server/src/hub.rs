@@ -49,6 +49,19 @@ pub struct HubConfig {
     /// How long a made run may stand with no request naming it and no
     /// stream following it by name before it is deleted.
     pub reclaim_after: Duration,
+    pub hosting: Hosting,
+}
+
+/// Where runs live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hosting {
+    /// Each on a thread and paused runtime of its own, paced by the wall
+    /// clock: exact virtual time at any speed.
+    #[default]
+    OwnThread,
+    /// On the hub's own runtime, unpaced (see [`Run::on_current_runtime`]):
+    /// for tests on tokio's paused clock.
+    CurrentRuntime,
 }
 
 impl Default for HubConfig {
@@ -56,6 +69,7 @@ impl Default for HubConfig {
         HubConfig {
             replay_bytes: 4 << 20,
             reclaim_after: Duration::from_secs(600),
+            hosting: Hosting::OwnThread,
         }
     }
 }
@@ -199,7 +213,11 @@ impl Hub {
     }
 
     fn entry(&self, id: String, pattern: PatternId, made: bool) -> Arc<RunEntry> {
-        let run = Run::new(
+        let host = match self.config.hosting {
+            Hosting::OwnThread => Run::new,
+            Hosting::CurrentRuntime => Run::on_current_runtime,
+        };
+        let run = host(
             id,
             pattern,
             &self.root,

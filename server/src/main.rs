@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         hub: HubConfig {
             replay_bytes: cli.replay_bytes,
             reclaim_after: Duration::from_secs(cli.reclaim_minutes * 60),
+            ..HubConfig::default()
         },
     };
     let shutdown = CancellationToken::new();
@@ -143,6 +144,7 @@ impl Signals {
         #[cfg(not(unix))]
         let terminate = std::future::pending::<Option<()>>();
         tokio::select! {
+            biased;
             result = tokio::signal::ctrl_c() => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "cannot listen for Ctrl-C");

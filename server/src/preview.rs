@@ -46,8 +46,7 @@ pub fn draw(pattern: PatternId, run: &str, params: Params, seed: u64) -> Option<
 }
 
 async fn first_instant(pattern: PatternId, run: String, params: Params, seed: u64) -> Scene {
-    let clock = Clock::new();
-    clock.pause();
+    let clock = Clock::frozen();
     let sink = Sink::detached(clock.clone(), RunSnapshot::new(run, pattern));
     sink.emit(reset_event(params.clone(), seed));
     sink.emit(Event::Status {

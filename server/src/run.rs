@@ -1,9 +1,12 @@
 //! A run: one live instance of a pattern, with its clock, its engine and the
 //! fold of everything that happened in it.
 //!
-//! Commands arrive here from the HTTP layer. Lifecycle commands (start, stop,
-//! restart, reset) are serialized by an async lock, because stopping waits for
-//! every engine task to exit before the run says it is stopped.
+//! A run lives on a thread of its own, with a tokio runtime whose paused
+//! time is the run's virtual time (see [`crate::clock`]). Commands arrive
+//! from the HTTP layer and are carried out on that runtime, so each lands at
+//! one virtual instant. Lifecycle commands (start, stop, restart, reset) are
+//! serialized by an async lock, because stopping waits for every engine task
+//! to exit before the run says it is stopped.
 
 use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
 use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
@@ -27,8 +30,11 @@ const DEFAULT_STEP: Duration = Duration::from_millis(100);
 const MAX_STEP: Duration = Duration::from_secs(60);
 /// The furthest a viewer may put a deadline: ten minutes of virtual time.
 const MAX_DEADLINE_MS: i64 = 600_000;
-/// How long a viewer's order waits for the engine's answer (real time).
+/// How long a viewer's order waits for the engine's answer (virtual time).
 const ORDER_WAIT: Duration = Duration::from_secs(2);
+/// How long a viewer waits for a command to be carried out (real time): an
+/// engine that needs virtual time to answer cannot while paused.
+const COMMAND_WAIT: Duration = Duration::from_secs(3);
 
 /// A command's name as it is written in JSON.
 fn command_name(command: &Command) -> &'static str {
@@ -88,6 +94,10 @@ pub enum CommandError {
     NotForPattern(PatternId, &'static str),
     #[error(transparent)]
     Order(#[from] OrderError),
+    #[error("the run did not carry the command out in time; is it paused?")]
+    Busy,
+    #[error("the run is gone")]
+    Gone,
 }
 
 /// The event that starts a run over with `params` and `seed`.
@@ -233,6 +243,72 @@ pub struct Run {
     /// Parent of every engine token of this run.
     root: CancellationToken,
     tracker: TaskTracker,
+    /// The run's own runtime, whose time is the run's virtual time; `None`
+    /// for a run inside the caller's runtime (an engine test on tokio's
+    /// paused test clock, which moves virtual time by hand).
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // Ends the pacer, and with it the run's thread and every task on it.
+        self.core.clock.close();
+    }
+}
+
+/// Starts the thread and paused runtime a run lives on; the pacer keeps
+/// them going until the clock is closed.
+fn run_thread(id: &str, clock: Clock) -> std::io::Result<tokio::runtime::Handle> {
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("run {id}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                // The pacer's waits, one at a time.
+                .max_blocking_threads(1)
+                .build();
+            match runtime {
+                Ok(runtime) => {
+                    let _ = handle_tx.send(Ok(runtime.handle().clone()));
+                    runtime.block_on(crate::clock::pace(clock));
+                }
+                Err(e) => {
+                    let _ = handle_tx.send(Err(e));
+                }
+            }
+        })?;
+    handle_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the run's thread ended at once"))?
+}
+
+/// What a run starts from: enough to reset it and draw its preview.
+#[derive(Debug)]
+struct Ready {
+    pattern: PatternId,
+    id: String,
+    params: Params,
+    seed: u64,
+}
+
+impl Ready {
+    /// Virtual time back to zero, and the reset event.
+    fn reset(&self, sink: &Sink) {
+        sink.run.clock.restart();
+        sink.emit(reset_event(self.params.clone(), self.seed));
+    }
+
+    /// Back at the start, waiting for Start: the reset, then the scene the
+    /// engine will open with, so a class can say what it expects first.
+    fn show(&self, sink: &Sink) {
+        self.reset(sink);
+        let scene = preview::draw(self.pattern, &self.id, self.params.clone(), self.seed);
+        if let Some(scene) = scene {
+            sink.emit(Event::Preview { scene });
+        }
+    }
 }
 
 /// A line of `GET /api/runs`.
@@ -244,8 +320,9 @@ pub struct RunSummary {
 }
 
 impl Run {
-    /// A new idle run on the pattern's preset. Its engines will be children
-    /// of `root` and spawned on `tracker`.
+    /// A new idle run on the pattern's preset, on a thread and runtime of
+    /// its own. Its engines will be children of `root` and spawned on
+    /// `tracker`.
     pub fn new(
         id: String,
         pattern: PatternId,
@@ -253,9 +330,39 @@ impl Run {
         tracker: TaskTracker,
         wake: Arc<Notify>,
     ) -> Run {
+        let clock = Clock::new();
+        // Without a thread of its own a run cannot exist; nor can much else.
+        let runtime = run_thread(&id, clock.clone())
+            .unwrap_or_else(|e| panic!("cannot start the thread of run {id}: {e}"));
+        Run::build(id, pattern, clock, root, tracker, wake, Some(runtime))
+    }
+
+    /// A run whose engine runs on the caller's runtime, with no pacer:
+    /// virtual time is that runtime's time, however it moves. For tests on
+    /// tokio's paused clock, which move virtual time by hand; speed, pause
+    /// and step are recorded but hold nothing back.
+    pub fn on_current_runtime(
+        id: String,
+        pattern: PatternId,
+        root: &CancellationToken,
+        tracker: TaskTracker,
+        wake: Arc<Notify>,
+    ) -> Run {
+        Run::build(id, pattern, Clock::new(), root, tracker, wake, None)
+    }
+
+    fn build(
+        id: String,
+        pattern: PatternId,
+        clock: Clock,
+        root: &CancellationToken,
+        tracker: TaskTracker,
+        wake: Arc<Notify>,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Run {
         let params = engines::preset(pattern);
         let core = RunCore {
-            clock: Clock::new(),
+            clock,
             state: Mutex::new(RunState {
                 snapshot: RunSnapshot::new(id.clone(), pattern),
                 pending: Vec::new(),
@@ -271,8 +378,23 @@ impl Run {
             engine: tokio::sync::Mutex::new(None),
             root: root.child_token(),
             tracker,
+            runtime,
         };
-        run.show_ready();
+        // The scene it opens with, drawn on its own runtime (its clock is
+        // read there) before anyone can see the run.
+        let ready = run.ready();
+        let sink = run.sink();
+        match &run.runtime {
+            None => ready.show(&sink),
+            Some(runtime) => {
+                let (drawn_tx, drawn_rx) = std::sync::mpsc::channel();
+                runtime.spawn(async move {
+                    ready.show(&sink);
+                    let _ = drawn_tx.send(());
+                });
+                let _ = drawn_rx.recv();
+            }
+        }
         run
     }
 
@@ -311,25 +433,21 @@ impl Run {
         *self.seed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn emit_reset(&self) {
-        let event = reset_event(self.params.borrow().clone(), self.seed());
-        self.core.clock.restart();
-        self.sink().emit(event);
+    fn ready(&self) -> Ready {
+        Ready {
+            pattern: self.pattern,
+            id: self.id.clone(),
+            params: self.params.borrow().clone(),
+            seed: self.seed(),
+        }
     }
 
-    /// Back at the start, waiting for Start: the reset, then the scene the
-    /// engine will open with, so a class can say what it expects first.
+    fn emit_reset(&self) {
+        self.ready().reset(&self.sink());
+    }
+
     fn show_ready(&self) {
-        self.emit_reset();
-        let scene = preview::draw(
-            self.pattern,
-            &self.id,
-            self.params.borrow().clone(),
-            self.seed(),
-        );
-        if let Some(scene) = scene {
-            self.sink().emit(Event::Preview { scene });
-        }
+        self.ready().show(&self.sink());
     }
 
     fn emit_clock(&self) {
@@ -348,8 +466,22 @@ impl Run {
         }
     }
 
-    /// Carries out one command and answers the snapshot after it.
-    pub async fn command(&self, command: Command) -> Result<RunSnapshot, CommandError> {
+    /// Carries out one command on the run's own runtime, at the virtual
+    /// instant it arrives, and answers the snapshot after it.
+    pub async fn command(self: &Arc<Self>, command: Command) -> Result<RunSnapshot, CommandError> {
+        let Some(runtime) = &self.runtime else {
+            return self.execute(command).await;
+        };
+        let run = Arc::clone(self);
+        let task = runtime.spawn(async move { run.execute(command).await });
+        match tokio::time::timeout(COMMAND_WAIT, task).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(CommandError::Gone),
+            Err(_) => Err(CommandError::Busy),
+        }
+    }
+
+    async fn execute(&self, command: Command) -> Result<RunSnapshot, CommandError> {
         match command {
             Command::Start => {
                 let mut engine = self.engine.lock().await;
@@ -588,6 +720,8 @@ impl Run {
             status: RunStatus::Running,
         });
         let ended = token.clone();
+        let clock = self.core.clock.clone();
+        clock.set_active(true);
         let task = self.tracker.spawn(async move {
             engines::run(pattern, ctx).await;
             // Whatever the engine spawned has exited too.
@@ -600,6 +734,8 @@ impl Run {
                     status: RunStatus::Finished,
                 });
             }
+            // Nothing is left to happen: time stands still until the next start.
+            clock.set_active(false);
         });
         *slot = Some(Engine {
             token,
@@ -624,6 +760,7 @@ impl Run {
         // Tasks that outlived their engine (a leak) end only now.
         engine.leaks.close();
         engine.leaks.wait().await;
+        self.core.clock.set_active(false);
         cancel_in_flight(&self.sink());
         let status = self.core.lock().snapshot.status;
         if status == RunStatus::Running {
@@ -633,11 +770,20 @@ impl Run {
         }
     }
 
-    /// Lets the engine finish by itself (used at shutdown, after the root
-    /// token is cancelled).
-    pub async fn wait_stopped(&self) {
-        let mut engine = self.engine.lock().await;
-        self.halt(&mut engine).await;
+    /// Stops the engine and waits for all of its tasks (at shutdown, after
+    /// the root token is cancelled, and when the run is deleted).
+    pub async fn wait_stopped(self: &Arc<Self>) {
+        let run = Arc::clone(self);
+        let stop = async move {
+            let mut engine = run.engine.lock().await;
+            run.halt(&mut engine).await;
+        };
+        match &self.runtime {
+            None => stop.await,
+            Some(runtime) => {
+                let _ = runtime.spawn(stop).await;
+            }
+        }
     }
 }
 
@@ -700,14 +846,14 @@ mod tests {
     use shared::NodeState;
     use std::time::Duration;
 
-    fn run_of(pattern: PatternId, tracker: &TaskTracker) -> Run {
-        Run::new(
+    fn run_of(pattern: PatternId, tracker: &TaskTracker) -> Arc<Run> {
+        Arc::new(Run::on_current_runtime(
             pattern.to_string(),
             pattern,
             &CancellationToken::new(),
             tracker.clone(),
             Arc::new(Notify::new()),
-        )
+        ))
     }
 
     /// Every cancellation pattern, cancelled at its root part-way through:

@@ -609,6 +609,7 @@ impl Tree {
                 }
             };
             tokio::select! {
+                biased;
                 () = stop.cancelled() => return,
                 () = self.inner.run.cancelled() => return,
                 () = self.inner.deadlines.notified() => {}
@@ -681,6 +682,7 @@ impl Tree {
     /// that cannot be interrupted. Only stopping the run cuts it short.
     pub async fn work(&self, d: Duration) {
         tokio::select! {
+            biased;
             () = self.inner.run.cancelled() => {}
             () = self.inner.clock.sleep(d) => {}
         }

@@ -180,6 +180,7 @@ async fn spawn_and_wait(ctx: &Ctx, flow: &Flow, work: Vec<Duration>) {
         let (clock, token) = (ctx.clock.clone(), ctx.token.clone());
         let task = async move {
             tokio::select! {
+                biased;
                 () = token.cancelled() => None,
                 () = clock.sleep(took) => Some(item.id),
             }
@@ -232,6 +233,7 @@ async fn consume(ctx: &Ctx, flow: &Flow, rx: PipeRx<()>) {
     while let Some(item) = rx.recv(CONSUMER, 0, &ctx.token).await {
         let took = read_ms(&ctx.params.borrow(), "consume_ms");
         tokio::select! {
+            biased;
             () = ctx.token.cancelled() => return,
             () = ctx.clock.sleep(took) => {}
         }

@@ -101,6 +101,7 @@ pub async fn run(ctx: Ctx) {
         std::future::pending::<()>().await;
     };
     tokio::select! {
+        biased;
         () = services.wait() => {}
         () = external => {}
     }

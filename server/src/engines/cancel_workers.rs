@@ -120,6 +120,7 @@ pub async fn run(mut ctx: Ctx) {
         std::future::pending::<()>().await;
     };
     tokio::select! {
+        biased;
         () = crew.wait() => {}
         () = drain_when_cancelled => {}
     }

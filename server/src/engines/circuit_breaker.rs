@@ -92,12 +92,14 @@ pub async fn run(mut ctx: Ctx) {
         // Read afresh: the interval is live.
         next_at += read_ms(&ctx.params.borrow(), "interval_ms");
         tokio::select! {
+            biased;
             () = ctx.token.cancelled() => return,
             () = ctx.clock.sleep_until(next_at) => {}
         }
     }
     calls.close();
     tokio::select! {
+        biased;
         () = ctx.token.cancelled() => {}
         () = calls.wait() => {}
     }

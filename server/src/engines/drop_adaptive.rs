@@ -195,6 +195,7 @@ async fn watch_load(
         };
         next_at += every;
         tokio::select! {
+            biased;
             () = token.cancelled() => return,
             () = clock.sleep_until(next_at) => {}
         }

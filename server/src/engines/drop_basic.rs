@@ -151,6 +151,7 @@ async fn offer_or_wait(ctx: &Ctx, tx: &mpsc::Sender<SimTask>, sim: SimTask) -> S
         Err(_) => {
             ctx.sink.emit(Event::Blocked { task: id });
             tokio::select! {
+                biased;
                 () = ctx.token.cancelled() => return Sent::Cancelled,
                 permit = tx.reserve() => match permit {
                     Ok(permit) => (permit, Sent::AfterWaiting),

@@ -212,6 +212,7 @@ async fn work(
 ) {
     while let Some(item) = input.recv(stage, 0, &token).await {
         tokio::select! {
+            biased;
             () = token.cancelled() => return,
             () = clock.sleep(item.value) => {}
         }

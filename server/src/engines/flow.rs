@@ -175,6 +175,7 @@ pub async fn feed<T>(
         }
         let interval = read_ms(&params.borrow(), "interval_ms");
         tokio::select! {
+            biased;
             () = token.cancelled() => return,
             () = clock.sleep(interval) => {}
         }
@@ -241,6 +242,7 @@ impl<T> Pipe<T> {
             Some(Err(item)) => return Sent::Closed(item),
         };
         let permit = tokio::select! {
+            biased;
             () = token.cancelled() => return Sent::Cancelled(item),
             permit = self.tx.reserve() => permit,
         };
@@ -364,6 +366,7 @@ impl<T> PipeRx<T> {
             .await
         };
         tokio::select! {
+            biased;
             () = token.cancelled() => Take::Done,
             took = take => took,
         }

@@ -160,6 +160,7 @@ pub async fn run(ctx: Ctx) {
     };
     let signalled = tree.token(accepting);
     tokio::select! {
+        biased;
         () = signalled.cancelled() => {}
         () = scheduled => {}
     }

@@ -334,7 +334,7 @@ pub(crate) mod trial {
     /// Every event is folded and checked as it is taken, as `run` does.
     #[derive(Debug)]
     pub struct Driven {
-        run: Run,
+        run: Arc<Run>,
         /// The virtual instant of the start, which `until` counts from.
         started: Instant,
         /// Every event since the start, in order.
@@ -346,13 +346,13 @@ pub(crate) mod trial {
     impl Driven {
         /// Starts `pattern` with `changes` over its preset and `seed`.
         pub async fn start(pattern: PatternId, changes: &[(&str, f64)], seed: u64) -> Driven {
-            let run = Run::new(
+            let run = Arc::new(Run::on_current_runtime(
                 "trial".into(),
                 pattern,
                 &CancellationToken::new(),
                 TaskTracker::new(),
                 Arc::new(Notify::new()),
-            );
+            ));
             run.command(Command::SetSeed { seed }).await.expect("seed");
             if !changes.is_empty() {
                 let params: Params = changes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();

@@ -73,6 +73,7 @@ impl Pace {
         }
         self.next_at += super::read_ms(&ctx.params.borrow(), "interval_ms");
         tokio::select! {
+            biased;
             () = ctx.token.cancelled() => false,
             () = ctx.clock.sleep_until(self.next_at) => true,
         }
@@ -146,6 +147,7 @@ async fn work<S: TaskSource>(
 ) {
     loop {
         let next = tokio::select! {
+            biased;
             () = token.cancelled() => return,
             next = source.next() => next,
         };
@@ -153,6 +155,7 @@ async fn work<S: TaskSource>(
         let id = sim.task.id;
         sink.emit(Event::Started { task: id, worker });
         tokio::select! {
+            biased;
             // The run records the task in hand as cancelled.
             () = token.cancelled() => return,
             () = clock.sleep(Duration::from_millis(u64::from(sim.task.work_ms))) => {}

@@ -189,6 +189,7 @@ impl Env {
     async fn work(&self, name: &str) -> bool {
         let d = self.ms(name);
         tokio::select! {
+            biased;
             () = self.token.cancelled() => false,
             () = self.clock.sleep(d) => true,
         }
@@ -324,6 +325,7 @@ pub async fn run(mut ctx: Ctx) {
 
     loop {
         tokio::select! {
+            biased;
             () = ctx.token.cancelled() => return,
             () = stages.wait() => return,
             Some(order) = ctx.orders.recv() => answer(&env, order, &drain, &makers),
@@ -377,6 +379,7 @@ async fn source(
         }
         let pause = env.ms("interval_ms");
         tokio::select! {
+            biased;
             () = env.token.cancelled() => return,
             () = drain.cancelled() => return,
             () = env.clock.sleep(pause) => {}
@@ -388,6 +391,7 @@ async fn source(
 /// channel they shared.
 async fn close_sources(env: Env, makers: TaskTracker, entries: Pipe<Entry>) {
     tokio::select! {
+        biased;
         () = env.token.cancelled() => {}
         () = makers.wait() => {}
     }

@@ -369,6 +369,7 @@ pub async fn run(mut ctx: Ctx) {
     let mut publishing = true;
     loop {
         tokio::select! {
+            biased;
             () = ctx.token.cancelled() => break,
             () = pubs.wait(), if publishing => {
                 // The last message is routed: close every buffer, and the
@@ -481,6 +482,7 @@ async fn publish(env: Env, broker: Arc<Broker>, mut rng: StdRng, messages: Optio
         }
         let pause = read_ms(&env.params.borrow(), "interval_ms");
         tokio::select! {
+            biased;
             () = env.token.cancelled() => return,
             () = env.clock.sleep(pause) => {}
         }
@@ -508,6 +510,7 @@ async fn subscriber(
     while let Some(copy) = inbox.recv(stage, 0, &leave).await {
         let pause = read_ms(&env.params.borrow(), speed.param());
         tokio::select! {
+            biased;
             () = leave.cancelled() => {
                 if !env.token.is_cancelled() {
                     unsubscribed(copy.id);

@@ -284,6 +284,7 @@ async fn ticker_lane(mut lane: Lane) {
     // No more jobs: each worker finishes the one it has and stops.
     drop(hands);
     tokio::select! {
+        biased;
         () = lane.token.cancelled() => {}
         () = crew.wait() => {}
     }
@@ -302,12 +303,14 @@ fn ticker_worker(
     async move {
         loop {
             let job = tokio::select! {
+                biased;
                 () = token.cancelled() => return,
                 job = hand.recv() => job,
             };
             let Some(job) = job else { return };
             let work = read_ms(&params.borrow(), "work_ms");
             tokio::select! {
+                biased;
                 () = token.cancelled() => return,
                 () = clock.sleep(work) => {}
             }
@@ -479,6 +482,7 @@ async fn bucket_lane(mut lane: Lane) {
     // The servers finish what was admitted, then stop.
     admitted.close();
     tokio::select! {
+        biased;
         () = lane.token.cancelled() => {}
         () = crew.wait() => {}
     }
@@ -505,6 +509,7 @@ fn server(worker: u32, queue: PipeRx<()>, lane: &Lane) -> impl Future<Output = (
         while let Some(request) = queue.recv(SERVERS, worker, &token).await {
             let work = read_ms(&params.borrow(), "work_ms");
             tokio::select! {
+                biased;
                 () = token.cancelled() => return,
                 () = clock.sleep(work) => {}
             }

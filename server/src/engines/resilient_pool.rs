@@ -188,6 +188,7 @@ pub async fn run(mut ctx: Ctx) {
     }
     crew.close();
     tokio::select! {
+        biased;
         () = ctx.token.cancelled() => return,
         () = crew.wait() => {}
     }

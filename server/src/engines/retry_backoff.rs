@@ -74,6 +74,7 @@ pub async fn run(mut ctx: Ctx) {
     }
     running.close();
     tokio::select! {
+        biased;
         () = ctx.token.cancelled() => {}
         () = running.wait() => {}
     }

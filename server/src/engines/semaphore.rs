@@ -302,6 +302,7 @@ struct Holder {
 impl Holder {
     async fn run(self) {
         let permit = tokio::select! {
+            biased;
             () = self.token.cancelled() => return,
             permit = Arc::clone(&self.gate.sem).acquire_owned() => permit,
         };
@@ -317,6 +318,7 @@ impl Holder {
                 break seat;
             }
             tokio::select! {
+                biased;
                 () = self.token.cancelled() => return,
                 () = room => {}
             }
@@ -324,6 +326,7 @@ impl Holder {
         let work = read_ms(&self.params.borrow(), "work_ms").mul_f64(self.pace);
         let work = Duration::from_millis(work.as_millis() as u64);
         tokio::select! {
+            biased;
             // The run records the task in hand as cancelled.
             () = self.token.cancelled() => return,
             () = self.clock.sleep(work) => {}

@@ -108,6 +108,7 @@ pub async fn run(mut ctx: Ctx) {
     let mut next_at = Duration::ZERO;
     for n in 1..=callers {
         tokio::select! {
+            biased;
             () = ctx.token.cancelled() => return,
             () = ctx.clock.sleep_until(next_at) => {}
         }
@@ -132,6 +133,7 @@ pub async fn run(mut ctx: Ctx) {
     }
     crew.close();
     tokio::select! {
+        biased;
         () = ctx.token.cancelled() => {}
         () = crew.wait() => {}
     }
@@ -363,6 +365,7 @@ struct Leader {
 impl Leader {
     async fn run(self) {
         tokio::select! {
+            biased;
             // The run records the leader and its waiters as cancelled.
             () = self.token.cancelled() => return,
             () = self.clock.sleep(self.took) => {}

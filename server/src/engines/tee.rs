@@ -138,6 +138,7 @@ impl Env {
     async fn sleep(&self, name: &str, until: &CancellationToken) -> bool {
         let d: Duration = read_ms(&self.params.borrow(), name);
         tokio::select! {
+            biased;
             () = until.cancelled() => false,
             () = self.clock.sleep(d) => true,
         }
@@ -238,12 +239,14 @@ pub async fn run(ctx: Ctx) {
     tasks.close();
 
     tokio::select! {
+        biased;
         () = ctx.token.cancelled() => return,
         // The or-done lane ended on its own: its input closed first.
         () = lane.wait() => {}
         () = ctx.clock.sleep_until(done_at) => done.cancel(),
     }
     tokio::select! {
+        biased;
         () = ctx.token.cancelled() => {}
         () = tasks.wait() => {}
     }

@@ -193,6 +193,7 @@ impl Worker {
         tree.leaked(node);
         drop(settle);
         tokio::select! {
+            biased;
             _ = &mut send => tree.end(node, TaskEnd::Completed, false),
             () = tree.run_stopped() => {
                 tree.note(node, "still blocked when the run stopped");

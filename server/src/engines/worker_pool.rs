@@ -345,6 +345,7 @@ async fn work(
             }
         };
         tokio::select! {
+            biased;
             () = token.cancelled() => return,
             () = clock.sleep(job.value.work) => {}
         }

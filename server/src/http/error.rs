@@ -56,6 +56,8 @@ impl ApiError {
             ApiError::Method(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Command(CommandError::NotPaused) => (StatusCode::CONFLICT, "not_paused"),
             ApiError::Command(CommandError::NotRunning) => (StatusCode::CONFLICT, "not_running"),
+            ApiError::Command(CommandError::Busy) => (StatusCode::CONFLICT, "busy"),
+            ApiError::Command(CommandError::Gone) => (StatusCode::NOT_FOUND, "unknown_run"),
             ApiError::Command(CommandError::Tree(e)) => match e {
                 TreeError::UnknownNode(_) => (StatusCode::NOT_FOUND, "unknown_node"),
                 TreeError::AlreadyCancelled(_) => (StatusCode::CONFLICT, "already_cancelled"),

@@ -2,7 +2,7 @@
 //! of bad one answered with a 4xx JSON error that names the problem.
 
 use super::{Access, AppState, app};
-use crate::hub::Hub;
+use crate::hub::{Hosting, Hub, HubConfig};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -12,9 +12,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+/// The app with its runs on the test's own runtime, so tests on tokio's
+/// paused clock move their virtual time.
 fn state() -> AppState {
+    let config = HubConfig {
+        hosting: Hosting::CurrentRuntime,
+        ..HubConfig::default()
+    };
     AppState {
-        hub: Hub::new(CancellationToken::new(), TaskTracker::new()),
+        hub: Hub::with_config(CancellationToken::new(), TaskTracker::new(), config),
         access: Access::default(),
     }
 }

@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode, header};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::json;
-use server::hub::{Hub, HubConfig, MAX_RUNS};
+use server::hub::{Hosting, Hub, HubConfig, MAX_RUNS};
 use server::{Access, AppState, app};
 use shared::PatternId;
 use std::time::Duration;
@@ -15,7 +15,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+/// The app with its runs on the test's runtime, so the paused test clock
+/// is their virtual time.
 fn state_with(config: HubConfig) -> AppState {
+    let config = HubConfig {
+        hosting: Hosting::CurrentRuntime,
+        ..config
+    };
     AppState {
         hub: Hub::with_config(CancellationToken::new(), TaskTracker::new(), config),
         access: Access::default(),
