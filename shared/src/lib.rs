@@ -16,6 +16,7 @@ pub mod pattern;
 pub mod resilience;
 pub mod scene;
 pub mod stream;
+pub mod topic;
 pub mod tree;
 
 pub use command::{Command, ErrorBody};

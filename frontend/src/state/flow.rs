@@ -834,18 +834,6 @@ pub fn subscribers(scene: &FlowScene) -> Vec<Subscriber> {
         .collect()
 }
 
-/// Whether a subscription `pattern` takes a message of `topic`: segments
-/// are split at dots, `*` matches exactly one segment, and `*` alone
-/// matches every topic.
-pub fn topic_matches(pattern: &str, topic: &str) -> bool {
-    let pattern = pattern.trim();
-    if pattern == "*" {
-        return true;
-    }
-    let (p, t): (Vec<_>, Vec<_>) = (pattern.split('.').collect(), topic.split('.').collect());
-    p.len() == t.len() && p.iter().zip(&t).all(|(p, t)| *p == "*" || p == t)
-}
-
 /// The topics seen so far (as items' tags), sorted, each once.
 pub fn topics_seen(scene: &FlowScene) -> Vec<String> {
     let mut topics: Vec<String> = scene
@@ -1863,19 +1851,6 @@ mod tests {
         assert_eq!(seen, [(1, 0, 1), (2, 1, 1)], "a drop is counted once");
         assert_eq!(subs[1].lost_text(), "lost 50%");
         assert_eq!(topics_seen(s.scene()), ["orders.created", "users.created"]);
-    }
-
-    #[test]
-    fn wildcards_match_one_segment_and_a_lone_star_matches_all() {
-        assert!(topic_matches("orders.*", "orders.created"));
-        assert!(!topic_matches("orders.*", "orders.created.eu"));
-        assert!(!topic_matches("orders.*", "users.created"));
-        assert!(topic_matches("*.created", "users.created"));
-        assert!(!topic_matches("*.created", "users.deleted"));
-        assert!(topic_matches("*", "anything.at.all"));
-        assert!(topic_matches(" * ", "x"));
-        assert!(topic_matches("orders.created", "orders.created"));
-        assert!(!topic_matches("orders", "orders.created"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use super::flow::{FlowCounters, FlowView, flow_of};
 use super::{Ctx, ctx, run_memo, text};
 use crate::net;
-use crate::state::flow::{Subscriber, subscribers, topic_matches, topics_seen};
+use crate::state::flow::{Subscriber, subscribers, topics_seen};
 use leptos::prelude::*;
 use shared::{Command, StageId};
 
@@ -144,7 +144,7 @@ fn SubscribeForm(run: String) -> impl IntoView {
             .get()
             .unwrap_or_default()
             .into_iter()
-            .filter(|t| topic_matches(pattern, t))
+            .filter(|t| shared::topic::matches(pattern, t))
             .collect();
         if hits.is_empty() {
             "matches none of the topics seen so far".to_owned()

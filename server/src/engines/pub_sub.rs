@@ -12,6 +12,7 @@ use super::{Ctx, Order, OrderError, read, read_ms, spec};
 use crate::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use shared::topic;
 use shared::{
     Command, Event, Family, ItemEnd, Params, PatternId, PatternInfo, StageId, StageRole, StageSpec,
 };
@@ -31,8 +32,6 @@ const BROKER: StageId = 1;
 const FIRST: StageId = 2;
 /// How many subscribers may be subscribed at once.
 const MAX_SUBSCRIBERS: usize = 8;
-/// How many segments a pattern may have.
-const MAX_SEGMENTS: usize = 3;
 
 /// The topics publishers draw from.
 const TOPICS: [&str; 6] = [
@@ -50,39 +49,6 @@ const PRESET: [(&str, Speed); 3] = [
     ("*.created", Speed::Fast),
     ("*", Speed::Slow),
 ];
-
-/// The rule a pattern must follow, as a refusal states it.
-const RULE: &str = "a pattern is 1 to 3 segments joined by dots, each made of a-z, 0-9 and _ \
-                    or a lone * (one segment), e.g. orders.*, *.created or *";
-
-/// Whether `pattern` matches `topic`: segment by segment, `*` standing for
-/// exactly one segment, except that the pattern `*` alone matches every
-/// topic.
-fn matches(pattern: &str, topic: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let (mut p, mut t) = (pattern.split('.'), topic.split('.'));
-    loop {
-        match (p.next(), t.next()) {
-            (None, None) => return true,
-            (Some(ps), Some(ts)) if ps == "*" || ps == ts => {}
-            _ => return false,
-        }
-    }
-}
-
-/// Checks a pattern against [`RULE`].
-fn valid(pattern: &str) -> bool {
-    let segments: Vec<&str> = pattern.split('.').collect();
-    let segment_ok = |s: &&str| {
-        *s == "*"
-            || (!s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-    };
-    segments.len() <= MAX_SEGMENTS && segments.iter().all(segment_ok)
-}
 
 /// How fast a subscriber handles a message: which parameter it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +192,7 @@ impl Broker {
         let tag = Some(topic.to_owned());
         let mut reached = false;
         for sub in table.subscribers.values() {
-            if matches(&sub.pattern, topic) {
+            if topic::matches(&sub.pattern, topic) {
                 reached = true;
                 let copy = self.flow.make(BROKER, label.clone(), tag.clone(), ());
                 sub.buffer.try_send(copy, BROKER);
@@ -402,8 +368,8 @@ impl Hub {
             Command::Subscribe { .. } | Command::Unsubscribe { .. } if !publishing => Err(
                 OrderError::Conflict("the publishers are done: the run is ending".into()),
             ),
-            Command::Subscribe { topic } if !valid(topic) => {
-                Err(OrderError::Invalid(format!("`{topic}`: {RULE}")))
+            Command::Subscribe { topic } if !topic::valid(topic) => {
+                Err(OrderError::Invalid(format!("`{topic}`: {}", topic::RULE)))
             }
             Command::Subscribe { .. } if self.live.len() >= MAX_SUBSCRIBERS => {
                 Err(OrderError::Conflict(format!(
@@ -544,67 +510,6 @@ mod tests {
     use shared::{ChannelId, Envelope, RunStatus};
     use std::collections::BTreeSet;
 
-    #[test]
-    fn wildcards_route_as_specified() {
-        let table = [
-            ("orders.*", "orders.created", true),
-            ("orders.*", "orders.paid", true),
-            ("orders.*", "orders", false),
-            ("orders.*", "users.created", false),
-            ("orders.*", "orders.a.b", false),
-            ("*.created", "users.created", true),
-            ("*.created", "orders.created", true),
-            ("*.created", "orders.paid", false),
-            ("*.created", "created", false),
-            ("*.created", "a.b.created", false),
-            ("*", "orders.created", true),
-            ("*", "payments.failed", true),
-            ("*", "orders", true),
-            ("*", "a.b.c", true),
-            ("orders.created", "orders.created", true),
-            ("orders.created", "orders.paid", false),
-            ("*.*", "users.deleted", true),
-            ("*.*", "users", false),
-        ];
-        for (pattern, topic, expected) in table {
-            assert_eq!(matches(pattern, topic), expected, "{pattern} on {topic}");
-        }
-        let created: Vec<&str> = TOPICS
-            .into_iter()
-            .filter(|t| matches("*.created", t))
-            .collect();
-        assert_eq!(created, ["orders.created", "users.created"]);
-    }
-
-    #[test]
-    fn patterns_follow_the_rule() {
-        for ok in [
-            "orders.*",
-            "*.created",
-            "*",
-            "orders",
-            "a.b.c",
-            "*.*.*",
-            "x_1.y2",
-        ] {
-            assert!(valid(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "orders.",
-            ".created",
-            "Orders.*",
-            "a.b.c.d",
-            "orders.#",
-            "or ders",
-            "**",
-            "orders.*x",
-            "a..b",
-        ] {
-            assert!(!valid(bad), "{bad}");
-        }
-    }
-
     /// Where each copy went, after the event numbered `after`: (message
     /// label, subscriber stage), from the channel it went into or was
     /// dropped at; no stage for a message no one subscribed to.
@@ -680,7 +585,7 @@ mod tests {
         for (label, stages) in &reached {
             let expected: BTreeSet<StageId> = patterns
                 .iter()
-                .filter(|(_, p)| matches(p, topic(label)))
+                .filter(|(_, p)| shared::topic::matches(p, topic(label)))
                 .map(|(s, _)| *s)
                 .collect();
             assert_eq!(stages, &expected, "{label}");
@@ -806,7 +711,11 @@ mod tests {
             .map(|(l, _)| l)
             .collect();
         assert!(!unwanted.is_empty());
-        let wanted = |l: &&String| PRESET[..2].iter().any(|(p, _)| matches(p, topic(l)));
+        let wanted = |l: &&String| {
+            PRESET[..2]
+                .iter()
+                .any(|(p, _)| shared::topic::matches(p, topic(l)))
+        };
         assert!(!unwanted.iter().any(wanted), "{unwanted:?}");
         let again = d
             .command(Command::Unsubscribe {
