@@ -5,8 +5,9 @@
 //!
 //! - [`clock`]: each run's virtual clock (speed, pause, step).
 //! - [`engines`]: one file per pattern, all with the same entry point.
-//! - [`run`]: a live instance of a pattern: lifecycle, commands, the fold of
-//!   its events.
+//! - [`run`]: a live instance of a pattern: its thread and paused runtime,
+//!   lifecycle, commands.
+//! - [`sink`]: what engines record through: the fold of a run's events.
 //! - [`hub`]: every run, and the per-frame event stream to viewers.
 //! - [`preview`]: the scene a run will open with, drawn before it starts.
 //! - [`tree`]: a cancellation-token tree that records why each node was
@@ -25,6 +26,7 @@ pub mod hub;
 pub mod listen;
 pub mod preview;
 pub mod run;
+pub mod sink;
 pub mod tree;
 
 pub use http::{Access, AppState, app};

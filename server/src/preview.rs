@@ -12,7 +12,8 @@
 
 use crate::clock::Clock;
 use crate::engines::{self, Ctx, ORDERS};
-use crate::run::{Sink, reset_event};
+use crate::run::reset_event;
+use crate::sink::Sink;
 use crate::tree::Tree;
 use shared::{Event, Family, Params, PatternId, RunSnapshot, RunStatus, Scene};
 use std::time::Duration;

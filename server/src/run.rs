@@ -11,13 +11,14 @@
 use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
 use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
 use crate::preview;
+use crate::sink::{RunCore, RunState, Sink};
 use crate::tree::{Tree, TreeError};
 use serde::Serialize;
 use shared::{
     Command, Envelope, Event, Family, ItemEnd, JobOutcome, NodeKind, Params, PatternId,
     RunSnapshot, RunStatus, Scene, TaskEnd,
 };
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -108,114 +109,6 @@ pub(crate) fn reset_event(params: Params, seed: u64) -> Event {
         workers: field("workers"),
         seed,
         params,
-    }
-}
-
-/// What the engine writes through: stamps, folds and queues each event.
-#[derive(Debug, Clone)]
-pub struct Sink {
-    run: Arc<RunCore>,
-}
-
-/// Appends events while the run's state lock is held (see [`Sink::record`]).
-#[derive(Debug)]
-pub struct Recorder<'a> {
-    state: MutexGuard<'a, RunState>,
-    now_ms: u64,
-    wake: &'a Notify,
-}
-
-impl Recorder<'_> {
-    pub fn emit(&mut self, event: Event) {
-        let env = Envelope {
-            seq: self.state.snapshot.seq + 1,
-            at_ms: self.now_ms,
-            event,
-        };
-        self.state.snapshot.apply(&env);
-        if self.state.pending.is_empty() {
-            self.wake.notify_one();
-        }
-        self.state.pending.push(env);
-    }
-
-    /// The virtual instant this step's events are stamped with: what a
-    /// state machine changed inside the step should be timed by it too.
-    pub fn now(&self) -> Duration {
-        Duration::from_millis(self.now_ms)
-    }
-
-    fn snapshot(&self) -> &RunSnapshot {
-        &self.state.snapshot
-    }
-}
-
-impl Sink {
-    /// A sink of no run's, folding into a snapshot of its own on `clock`:
-    /// for drawing a preview off to the side.
-    pub(crate) fn detached(clock: Clock, snapshot: RunSnapshot) -> Sink {
-        let core = RunCore {
-            clock,
-            state: Mutex::new(RunState {
-                snapshot,
-                pending: Vec::new(),
-            }),
-            wake: Arc::new(Notify::new()),
-        };
-        Sink {
-            run: Arc::new(core),
-        }
-    }
-
-    /// The scene folded so far.
-    pub(crate) fn scene(&self) -> Scene {
-        self.run.lock().snapshot.scene.clone()
-    }
-
-    /// Records one event.
-    pub fn emit(&self, event: Event) {
-        self.record(|r| r.emit(event));
-    }
-
-    /// Runs `f` with the run's state locked, so that a change to a real queue
-    /// and the event that reports it are one step: no other task can report
-    /// something about the same task in between.
-    pub fn record<R>(&self, f: impl FnOnce(&mut Recorder<'_>) -> R) -> R {
-        // The clock is read under the lock: read before it, a task that
-        // waited for the lock would stamp its event earlier than the one
-        // recorded just before it, and virtual time would run backwards.
-        let state = self.run.lock();
-        let now_ms = self.run.clock.now_ms();
-        let mut recorder = Recorder {
-            state,
-            now_ms,
-            wake: &self.run.wake,
-        };
-        f(&mut recorder)
-    }
-}
-
-#[derive(Debug)]
-struct RunState {
-    snapshot: RunSnapshot,
-    /// Events not yet sent to viewers.
-    pending: Vec<Envelope>,
-}
-
-/// The part of a run engines can reach through their sink.
-#[derive(Debug)]
-struct RunCore {
-    clock: Clock,
-    state: Mutex<RunState>,
-    /// Tells the hub this run has pending events.
-    wake: Arc<Notify>,
-}
-
-impl RunCore {
-    fn lock(&self) -> MutexGuard<'_, RunState> {
-        // Every critical section leaves the state whole, so a panic elsewhere
-        // must not take the run down with it.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -17,7 +17,7 @@
 
 use crate::clock::Clock;
 use crate::engines::Ctx;
-use crate::run::Sink;
+use crate::sink::Sink;
 use shared::Event;
 pub use shared::tree::{Cause, NodeId, NodeKind};
 use shared::tree::{NodeSpec, TaskEnd};

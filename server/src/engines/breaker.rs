@@ -9,7 +9,7 @@
 
 use super::{read, read_ms, spec};
 use crate::clock::Clock;
-use crate::run::{Recorder, Sink};
+use crate::sink::{Recorder, Sink};
 use shared::{CircuitState, Event, ParamSpec, Params};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

@@ -177,7 +177,7 @@ fn make_task(ctx: &mut Ctx, id: u32) -> SimTask {
 /// Reads the channel's fill every `sample_ms` and publishes the level.
 async fn watch_load(
     clock: crate::clock::Clock,
-    sink: crate::run::Sink,
+    sink: crate::sink::Sink,
     params: tokio::sync::watch::Receiver<shared::Params>,
     token: tokio_util::sync::CancellationToken,
     tx: mpsc::WeakSender<SimTask>,

@@ -10,7 +10,7 @@
 
 use super::{Ctx, read_ms};
 use crate::clock::Clock;
-use crate::run::Sink;
+use crate::sink::Sink;
 use shared::{
     ChannelId, ChannelSpec, Event, ItemEnd, ItemId, ItemSpec, Params, StageId, StageSpec,
 };

@@ -38,7 +38,7 @@ pub mod timeout;
 pub mod worker_pool;
 
 use crate::clock::Clock;
-use crate::run::Sink;
+use crate::sink::Sink;
 use crate::tree::Tree;
 use rand::SeedableRng;
 use rand::rngs::StdRng;

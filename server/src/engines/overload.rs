@@ -9,7 +9,7 @@
 
 use super::{Ctx, spec};
 use crate::clock::Clock;
-use crate::run::Sink;
+use crate::sink::Sink;
 use shared::ParamSpec;
 use shared::{Event, Outcome, Task};
 use std::sync::Arc;

@@ -10,7 +10,7 @@
 use super::flow::{Flow, Pipe, PipeRx};
 use super::{Ctx, read, read_ms, spec};
 use crate::clock::Clock;
-use crate::run::Sink;
+use crate::sink::Sink;
 use shared::{
     Event, Family, ItemEnd, ItemId, ParamSpec, Params, PatternId, PatternInfo, StageId, StageRole,
     StageSpec,

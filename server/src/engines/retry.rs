@@ -11,7 +11,7 @@ use super::breaker::{Admission, SharedBreaker, Ticket};
 use super::downstream::{Downstream, Draw, Request};
 use super::{Ctx, choice, read, spec};
 use crate::clock::Clock;
-use crate::run::Sink;
+use crate::sink::Sink;
 use rand::Rng;
 use shared::resilience::Wait;
 use shared::{AttemptResult, Event, GiveUp, JobOutcome, ParamSpec, Params, TaskId};

@@ -9,7 +9,7 @@
 use super::flow::Flow;
 use super::{Ctx, read_ms, spec};
 use crate::clock::Clock;
-use crate::run::{Recorder, Sink};
+use crate::sink::{Recorder, Sink};
 use rand::Rng;
 use shared::{
     Event, Family, ItemEnd, ItemId, Params, PatternId, PatternInfo, StageId, StageRole, StageSpec,

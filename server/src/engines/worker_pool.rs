@@ -9,7 +9,7 @@
 use super::flow::{Flow, Pipe, PipeRx, Take, Tracked, feed};
 use super::{Ctx, read, read_ms, spec};
 use crate::clock::Clock;
-use crate::run::Sink;
+use crate::sink::Sink;
 use rand::Rng;
 use rand::rngs::StdRng;
 use shared::{
