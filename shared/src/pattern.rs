@@ -4,126 +4,70 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Every pattern the dashboard can run. The kebab-case name is the id used in
-/// URLs, in the API and as the id of each pattern's default run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PatternId {
-    DropBasic,
-    DropPriority,
-    DropAdaptive,
-    DropBlocking,
-    CancelWorkers,
-    CancelTree,
-    RequestValues,
-    Errgroup,
-    Timeout,
-    GracefulShutdown,
-    CancelFanout,
-    CircuitBreaker,
-    RetryBackoff,
-    ResilientPool,
-    Basics,
-    WorkerPool,
-    FanOutFanIn,
-    Pipeline,
-    Tee,
-    RateLimit,
-    Semaphore,
-    PubSub,
-    Singleflight,
-    Supervised,
+/// Declares every pattern, one line each: its variant, its id (as used in
+/// URLs, in the API and as the id of its default run) and its family. The
+/// order is the order the navigation lists them in.
+macro_rules! patterns {
+    ($($variant:ident = $id:literal, $family:ident;)+) => {
+        /// Every pattern the dashboard can run.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum PatternId {
+            $(#[serde(rename = $id)] $variant,)+
+        }
+
+        impl PatternId {
+            /// How many patterns there are.
+            pub const COUNT: usize = [$($id),+].len();
+
+            /// Every pattern, in the order the navigation lists them.
+            pub const ALL: [PatternId; PatternId::COUNT] = [$(PatternId::$variant),+];
+
+            /// The id as it appears in URLs and JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(PatternId::$variant => $id,)+
+                }
+            }
+
+            /// The family the pattern belongs to, which decides the shape of
+            /// its scene.
+            pub fn family(self) -> Family {
+                match self {
+                    $(PatternId::$variant => Family::$family,)+
+                }
+            }
+        }
+    };
+}
+
+patterns! {
+    DropBasic = "drop-basic", Overload;
+    DropPriority = "drop-priority", Overload;
+    DropAdaptive = "drop-adaptive", Overload;
+    DropBlocking = "drop-blocking", Overload;
+    CancelWorkers = "cancel-workers", Cancellation;
+    CancelTree = "cancel-tree", Cancellation;
+    RequestValues = "request-values", Cancellation;
+    Errgroup = "errgroup", Cancellation;
+    Timeout = "timeout", Cancellation;
+    GracefulShutdown = "graceful-shutdown", Cancellation;
+    CancelFanout = "cancel-fanout", Cancellation;
+    CircuitBreaker = "circuit-breaker", Resilience;
+    RetryBackoff = "retry-backoff", Resilience;
+    ResilientPool = "resilient-pool", Resilience;
+    Basics = "basics", Flow;
+    WorkerPool = "worker-pool", Flow;
+    FanOutFanIn = "fan-out-fan-in", Flow;
+    Pipeline = "pipeline", Flow;
+    Tee = "tee", Flow;
+    RateLimit = "rate-limit", Flow;
+    Semaphore = "semaphore", Flow;
+    PubSub = "pub-sub", Flow;
+    Singleflight = "singleflight", Flow;
+    Supervised = "supervised", Flow;
 }
 
 impl PatternId {
-    /// Every pattern, in the order the navigation lists them.
-    pub const ALL: [PatternId; 24] = [
-        PatternId::DropBasic,
-        PatternId::DropPriority,
-        PatternId::DropAdaptive,
-        PatternId::DropBlocking,
-        PatternId::CancelWorkers,
-        PatternId::CancelTree,
-        PatternId::RequestValues,
-        PatternId::Errgroup,
-        PatternId::Timeout,
-        PatternId::GracefulShutdown,
-        PatternId::CancelFanout,
-        PatternId::CircuitBreaker,
-        PatternId::RetryBackoff,
-        PatternId::ResilientPool,
-        PatternId::Basics,
-        PatternId::WorkerPool,
-        PatternId::FanOutFanIn,
-        PatternId::Pipeline,
-        PatternId::Tee,
-        PatternId::RateLimit,
-        PatternId::Semaphore,
-        PatternId::PubSub,
-        PatternId::Singleflight,
-        PatternId::Supervised,
-    ];
-
-    /// The id as it appears in URLs and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PatternId::DropBasic => "drop-basic",
-            PatternId::DropPriority => "drop-priority",
-            PatternId::DropAdaptive => "drop-adaptive",
-            PatternId::DropBlocking => "drop-blocking",
-            PatternId::CancelWorkers => "cancel-workers",
-            PatternId::CancelTree => "cancel-tree",
-            PatternId::RequestValues => "request-values",
-            PatternId::Errgroup => "errgroup",
-            PatternId::Timeout => "timeout",
-            PatternId::GracefulShutdown => "graceful-shutdown",
-            PatternId::CancelFanout => "cancel-fanout",
-            PatternId::CircuitBreaker => "circuit-breaker",
-            PatternId::RetryBackoff => "retry-backoff",
-            PatternId::ResilientPool => "resilient-pool",
-            PatternId::Basics => "basics",
-            PatternId::WorkerPool => "worker-pool",
-            PatternId::FanOutFanIn => "fan-out-fan-in",
-            PatternId::Pipeline => "pipeline",
-            PatternId::Tee => "tee",
-            PatternId::RateLimit => "rate-limit",
-            PatternId::Semaphore => "semaphore",
-            PatternId::PubSub => "pub-sub",
-            PatternId::Singleflight => "singleflight",
-            PatternId::Supervised => "supervised",
-        }
-    }
-
-    /// The family the pattern belongs to, which decides the shape of its scene.
-    pub fn family(self) -> Family {
-        match self {
-            PatternId::DropBasic
-            | PatternId::DropPriority
-            | PatternId::DropAdaptive
-            | PatternId::DropBlocking => Family::Overload,
-            PatternId::CancelWorkers
-            | PatternId::CancelTree
-            | PatternId::RequestValues
-            | PatternId::Errgroup
-            | PatternId::Timeout
-            | PatternId::GracefulShutdown
-            | PatternId::CancelFanout => Family::Cancellation,
-            PatternId::CircuitBreaker | PatternId::RetryBackoff | PatternId::ResilientPool => {
-                Family::Resilience
-            }
-            PatternId::Basics
-            | PatternId::WorkerPool
-            | PatternId::FanOutFanIn
-            | PatternId::Pipeline
-            | PatternId::Tee
-            | PatternId::RateLimit
-            | PatternId::Semaphore
-            | PatternId::PubSub
-            | PatternId::Singleflight
-            | PatternId::Supervised => Family::Flow,
-        }
-    }
-
     /// Whether the pattern's scene has a circuit breaker.
     pub fn has_breaker(self) -> bool {
         matches!(self, PatternId::CircuitBreaker | PatternId::ResilientPool)

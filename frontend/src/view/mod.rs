@@ -7,48 +7,69 @@
 //! (the circuit breaker, the downstream, the attempt timelines) or
 //! `flow.rs` (stages, channels and the items moving through them).
 
-mod basics;
-mod cancel_fanout;
-mod cancel_tree;
-mod cancel_workers;
 mod chrome;
-mod circuit_breaker;
 mod controls;
 mod counters;
-mod drop_adaptive;
-mod drop_basic;
-mod drop_blocking;
-mod drop_priority;
-mod errgroup;
-mod fan_out_fan_in;
 mod flow;
-mod graceful_shutdown;
 mod overload;
 mod page;
-mod pipeline;
-mod pub_sub;
-mod rate_limit;
-mod request_values;
 mod resilience;
-mod resilient_pool;
-mod retry_backoff;
-mod semaphore;
 mod session;
-mod singleflight;
-mod supervised;
-mod tee;
-mod timeout;
 mod tree;
-mod worker_pool;
 
 use crate::net;
 use crate::state::Model;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use shared::RunSnapshot;
+use shared::{PatternId, RunSnapshot};
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
+
+/// Declares every pattern's view, one line each: its module, its component
+/// and its pattern. The component takes the run's id as `run`.
+macro_rules! views {
+    ($($module:ident :: $component:ident => $pattern:ident,)+) => {
+        $(mod $module;)+
+
+        /// The pattern's own view of `run`.
+        pub(crate) fn scene(pattern: PatternId, run: String) -> AnyView {
+            match pattern {
+                $(PatternId::$pattern => {
+                    use $module::$component;
+                    view! { <$component run /> }.into_any()
+                })+
+            }
+        }
+    };
+}
+
+views! {
+    drop_basic::DropBasic => DropBasic,
+    drop_priority::DropPriority => DropPriority,
+    drop_adaptive::DropAdaptive => DropAdaptive,
+    drop_blocking::DropBlocking => DropBlocking,
+    cancel_workers::CancelWorkers => CancelWorkers,
+    cancel_tree::CancelTree => CancelTree,
+    request_values::RequestValues => RequestValues,
+    errgroup::Errgroup => Errgroup,
+    timeout::Timeout => Timeout,
+    graceful_shutdown::GracefulShutdown => GracefulShutdown,
+    cancel_fanout::CancelFanout => CancelFanout,
+    circuit_breaker::CircuitBreaker => CircuitBreaker,
+    retry_backoff::RetryBackoff => RetryBackoff,
+    resilient_pool::ResilientPool => ResilientPool,
+    basics::Basics => Basics,
+    worker_pool::WorkerPool => WorkerPool,
+    fan_out_fan_in::FanOutFanIn => FanOutFanIn,
+    pipeline::Pipeline => Pipeline,
+    tee::Tee => Tee,
+    rate_limit::RateLimit => RateLimit,
+    semaphore::Semaphore => Semaphore,
+    pub_sub::PubSub => PubSub,
+    singleflight::Singleflight => Singleflight,
+    supervised::Supervised => Supervised,
+}
 
 /// Reactive text (or attribute value). Every call site shares one closure
 /// type, so the renderer is compiled once instead of once per call site:

@@ -1,34 +1,10 @@
 //! A pattern's page: its title and idea, its live scene and counters, and
 //! the controls of its default run.
 
-use super::basics::Basics;
-use super::cancel_fanout::CancelFanout;
-use super::cancel_tree::CancelTree;
-use super::cancel_workers::CancelWorkers;
 use super::chrome::NotFound;
-use super::circuit_breaker::CircuitBreaker;
 use super::controls::{Controls, lifecycle_buttons, param_field};
-use super::drop_adaptive::DropAdaptive;
-use super::drop_basic::DropBasic;
-use super::drop_blocking::DropBlocking;
-use super::drop_priority::DropPriority;
-use super::errgroup::Errgroup;
-use super::fan_out_fan_in::FanOutFanIn;
-use super::graceful_shutdown::GracefulShutdown;
-use super::pipeline::Pipeline;
-use super::pub_sub::PubSub;
-use super::rate_limit::RateLimit;
-use super::request_values::RequestValues;
-use super::resilient_pool::ResilientPool;
-use super::retry_backoff::RetryBackoff;
-use super::semaphore::Semaphore;
 use super::session::{follow_speed, session};
-use super::singleflight::Singleflight;
-use super::supervised::Supervised;
-use super::tee::Tee;
-use super::timeout::Timeout;
-use super::worker_pool::WorkerPool;
-use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
+use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
 use crate::state::session::key_params;
@@ -153,36 +129,6 @@ fn PresenterBar(run: String, pattern: PatternId) -> impl IntoView {
                 <span class="btn-label">"All controls"</span>
             </button>
         </section>
-    }
-}
-
-/// The pattern's own view.
-fn scene(pattern: PatternId, run: String) -> AnyView {
-    match pattern {
-        PatternId::DropBasic => view! { <DropBasic run /> }.into_any(),
-        PatternId::DropBlocking => view! { <DropBlocking run /> }.into_any(),
-        PatternId::DropPriority => view! { <DropPriority run /> }.into_any(),
-        PatternId::DropAdaptive => view! { <DropAdaptive run /> }.into_any(),
-        PatternId::CancelWorkers => view! { <CancelWorkers run /> }.into_any(),
-        PatternId::CancelTree => view! { <CancelTree run /> }.into_any(),
-        PatternId::RequestValues => view! { <RequestValues run /> }.into_any(),
-        PatternId::Errgroup => view! { <Errgroup run /> }.into_any(),
-        PatternId::Timeout => view! { <Timeout run /> }.into_any(),
-        PatternId::GracefulShutdown => view! { <GracefulShutdown run /> }.into_any(),
-        PatternId::CancelFanout => view! { <CancelFanout run /> }.into_any(),
-        PatternId::CircuitBreaker => view! { <CircuitBreaker run /> }.into_any(),
-        PatternId::RetryBackoff => view! { <RetryBackoff run /> }.into_any(),
-        PatternId::ResilientPool => view! { <ResilientPool run /> }.into_any(),
-        PatternId::Basics => view! { <Basics run /> }.into_any(),
-        PatternId::WorkerPool => view! { <WorkerPool run /> }.into_any(),
-        PatternId::FanOutFanIn => view! { <FanOutFanIn run /> }.into_any(),
-        PatternId::Pipeline => view! { <Pipeline run /> }.into_any(),
-        PatternId::Tee => view! { <Tee run /> }.into_any(),
-        PatternId::RateLimit => view! { <RateLimit run /> }.into_any(),
-        PatternId::Semaphore => view! { <Semaphore run /> }.into_any(),
-        PatternId::PubSub => view! { <PubSub run /> }.into_any(),
-        PatternId::Singleflight => view! { <Singleflight run /> }.into_any(),
-        PatternId::Supervised => view! { <Supervised run /> }.into_any(),
     }
 }
 

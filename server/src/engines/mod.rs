@@ -7,35 +7,11 @@
 //! when `ctx.token` is cancelled. Whatever it leaves in flight is then
 //! recorded as cancelled by the run.
 
-pub mod basics;
 mod breaker;
-pub mod cancel_fanout;
-pub mod cancel_tree;
-pub mod cancel_workers;
-pub mod circuit_breaker;
 mod downstream;
-pub mod drop_adaptive;
-pub mod drop_basic;
-pub mod drop_blocking;
-pub mod drop_priority;
-pub mod errgroup;
-pub mod fan_out_fan_in;
 mod flow;
-pub mod graceful_shutdown;
 mod overload;
-pub mod pipeline;
-pub mod pub_sub;
-pub mod rate_limit;
-pub mod request_values;
-pub mod resilient_pool;
 mod retry;
-pub mod retry_backoff;
-pub mod semaphore;
-pub mod singleflight;
-pub mod supervised;
-pub mod tee;
-pub mod timeout;
-pub mod worker_pool;
 
 use crate::clock::Clock;
 use crate::sink::Sink;
@@ -156,64 +132,54 @@ pub fn read_ms(params: &Params, name: &str) -> Duration {
     Duration::from_millis(read(params, name).max(0.0) as u64)
 }
 
-/// The pattern's description and parameters.
-pub fn info(pattern: PatternId) -> PatternInfo {
-    match pattern {
-        PatternId::DropBasic => drop_basic::info(),
-        PatternId::DropPriority => drop_priority::info(),
-        PatternId::DropAdaptive => drop_adaptive::info(),
-        PatternId::DropBlocking => drop_blocking::info(),
-        PatternId::CancelWorkers => cancel_workers::info(),
-        PatternId::CancelTree => cancel_tree::info(),
-        PatternId::RequestValues => request_values::info(),
-        PatternId::Errgroup => errgroup::info(),
-        PatternId::Timeout => timeout::info(),
-        PatternId::GracefulShutdown => graceful_shutdown::info(),
-        PatternId::CancelFanout => cancel_fanout::info(),
-        PatternId::CircuitBreaker => circuit_breaker::info(),
-        PatternId::RetryBackoff => retry_backoff::info(),
-        PatternId::ResilientPool => resilient_pool::info(),
-        PatternId::Basics => basics::info(),
-        PatternId::WorkerPool => worker_pool::info(),
-        PatternId::FanOutFanIn => fan_out_fan_in::info(),
-        PatternId::Pipeline => pipeline::info(),
-        PatternId::Tee => tee::info(),
-        PatternId::RateLimit => rate_limit::info(),
-        PatternId::Semaphore => semaphore::info(),
-        PatternId::PubSub => pub_sub::info(),
-        PatternId::Singleflight => singleflight::info(),
-        PatternId::Supervised => supervised::info(),
-    }
+/// Declares every engine, one line each: its module and its pattern. The
+/// module has `pub fn info() -> PatternInfo` and `pub async fn run(ctx: Ctx)`.
+macro_rules! engines {
+    ($($module:ident => $pattern:ident,)+) => {
+        $(pub mod $module;)+
+
+        /// The pattern's description and parameters.
+        pub fn info(pattern: PatternId) -> PatternInfo {
+            match pattern {
+                $(PatternId::$pattern => $module::info(),)+
+            }
+        }
+
+        /// Runs the pattern's engine until its work is done or `ctx.token` is
+        /// cancelled.
+        pub async fn run(pattern: PatternId, ctx: Ctx) {
+            match pattern {
+                $(PatternId::$pattern => $module::run(ctx).await,)+
+            }
+        }
+    };
 }
 
-/// Runs the pattern's engine until its work is done or `ctx.token` is cancelled.
-pub async fn run(pattern: PatternId, ctx: Ctx) {
-    match pattern {
-        PatternId::DropBasic => drop_basic::run(ctx).await,
-        PatternId::DropPriority => drop_priority::run(ctx).await,
-        PatternId::DropAdaptive => drop_adaptive::run(ctx).await,
-        PatternId::DropBlocking => drop_blocking::run(ctx).await,
-        PatternId::CancelWorkers => cancel_workers::run(ctx).await,
-        PatternId::CancelTree => cancel_tree::run(ctx).await,
-        PatternId::RequestValues => request_values::run(ctx).await,
-        PatternId::Errgroup => errgroup::run(ctx).await,
-        PatternId::Timeout => timeout::run(ctx).await,
-        PatternId::GracefulShutdown => graceful_shutdown::run(ctx).await,
-        PatternId::CancelFanout => cancel_fanout::run(ctx).await,
-        PatternId::CircuitBreaker => circuit_breaker::run(ctx).await,
-        PatternId::RetryBackoff => retry_backoff::run(ctx).await,
-        PatternId::ResilientPool => resilient_pool::run(ctx).await,
-        PatternId::Basics => basics::run(ctx).await,
-        PatternId::WorkerPool => worker_pool::run(ctx).await,
-        PatternId::FanOutFanIn => fan_out_fan_in::run(ctx).await,
-        PatternId::Pipeline => pipeline::run(ctx).await,
-        PatternId::Tee => tee::run(ctx).await,
-        PatternId::RateLimit => rate_limit::run(ctx).await,
-        PatternId::Semaphore => semaphore::run(ctx).await,
-        PatternId::PubSub => pub_sub::run(ctx).await,
-        PatternId::Singleflight => singleflight::run(ctx).await,
-        PatternId::Supervised => supervised::run(ctx).await,
-    }
+engines! {
+    drop_basic => DropBasic,
+    drop_priority => DropPriority,
+    drop_adaptive => DropAdaptive,
+    drop_blocking => DropBlocking,
+    cancel_workers => CancelWorkers,
+    cancel_tree => CancelTree,
+    request_values => RequestValues,
+    errgroup => Errgroup,
+    timeout => Timeout,
+    graceful_shutdown => GracefulShutdown,
+    cancel_fanout => CancelFanout,
+    circuit_breaker => CircuitBreaker,
+    retry_backoff => RetryBackoff,
+    resilient_pool => ResilientPool,
+    basics => Basics,
+    worker_pool => WorkerPool,
+    fan_out_fan_in => FanOutFanIn,
+    pipeline => Pipeline,
+    tee => Tee,
+    rate_limit => RateLimit,
+    semaphore => Semaphore,
+    pub_sub => PubSub,
+    singleflight => Singleflight,
+    supervised => Supervised,
 }
 
 /// The seed's preset: every parameter at its default.
