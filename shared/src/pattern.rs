@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Declares every pattern, one line each: its variant, its id (as used in
-/// URLs, in the API and as the id of its default run) and its family. The
-/// order is the order the navigation lists them in.
+/// URLs, in the API and as the id of its default run), its family and its
+/// key parameters. The order is the order the navigation lists them in.
 macro_rules! patterns {
-    ($($variant:ident = $id:literal, $family:ident;)+) => {
+    ($($variant:ident = $id:literal, $family:ident, [$($key:literal),*];)+) => {
         /// Every pattern the dashboard can run.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum PatternId {
@@ -36,35 +36,44 @@ macro_rules! patterns {
                     $(PatternId::$variant => Family::$family,)+
                 }
             }
+
+            /// The one or two parameters a presenter keeps in reach: the
+            /// load, or the switch the lesson turns on. None where the
+            /// lesson is clicking the scene itself (a tree's nodes).
+            pub fn key_params(self) -> &'static [&'static str] {
+                match self {
+                    $(PatternId::$variant => &[$($key),*],)+
+                }
+            }
         }
     };
 }
 
 patterns! {
-    DropBasic = "drop-basic", Overload;
-    DropPriority = "drop-priority", Overload;
-    DropAdaptive = "drop-adaptive", Overload;
-    DropBlocking = "drop-blocking", Overload;
-    CancelWorkers = "cancel-workers", Cancellation;
-    CancelTree = "cancel-tree", Cancellation;
-    RequestValues = "request-values", Cancellation;
-    Errgroup = "errgroup", Cancellation;
-    Timeout = "timeout", Cancellation;
-    GracefulShutdown = "graceful-shutdown", Cancellation;
-    CancelFanout = "cancel-fanout", Cancellation;
-    CircuitBreaker = "circuit-breaker", Resilience;
-    RetryBackoff = "retry-backoff", Resilience;
-    ResilientPool = "resilient-pool", Resilience;
-    Basics = "basics", Flow;
-    WorkerPool = "worker-pool", Flow;
-    FanOutFanIn = "fan-out-fan-in", Flow;
-    Pipeline = "pipeline", Flow;
-    Tee = "tee", Flow;
-    RateLimit = "rate-limit", Flow;
-    Semaphore = "semaphore", Flow;
-    PubSub = "pub-sub", Flow;
-    Singleflight = "singleflight", Flow;
-    Supervised = "supervised", Flow;
+    DropBasic = "drop-basic", Overload, ["interval_ms"];
+    DropPriority = "drop-priority", Overload, ["interval_ms"];
+    DropAdaptive = "drop-adaptive", Overload, ["interval_ms"];
+    DropBlocking = "drop-blocking", Overload, ["interval_ms"];
+    CancelWorkers = "cancel-workers", Cancellation, ["interval_ms"];
+    CancelTree = "cancel-tree", Cancellation, [];
+    RequestValues = "request-values", Cancellation, [];
+    Errgroup = "errgroup", Cancellation, [];
+    Timeout = "timeout", Cancellation, [];
+    GracefulShutdown = "graceful-shutdown", Cancellation, ["job_every_ms"];
+    CancelFanout = "cancel-fanout", Cancellation, [];
+    CircuitBreaker = "circuit-breaker", Resilience, ["broken", "failure_pct"];
+    RetryBackoff = "retry-backoff", Resilience, ["jitter", "broken"];
+    ResilientPool = "resilient-pool", Resilience, ["broken"];
+    Basics = "basics", Flow, ["interval_ms"];
+    WorkerPool = "worker-pool", Flow, ["workers", "interval_ms"];
+    FanOutFanIn = "fan-out-fan-in", Flow, ["interval_ms"];
+    Pipeline = "pipeline", Flow, ["interval_ms"];
+    Tee = "tee", Flow, ["interval_ms"];
+    RateLimit = "rate-limit", Flow, ["rate_per_s"];
+    Semaphore = "semaphore", Flow, ["permits"];
+    PubSub = "pub-sub", Flow, ["interval_ms"];
+    Singleflight = "singleflight", Flow, ["coalesce"];
+    Supervised = "supervised", Flow, ["panic_pct"];
 }
 
 impl PatternId {

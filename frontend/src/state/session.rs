@@ -142,39 +142,6 @@ pub fn search<'a>(
         .collect()
 }
 
-/// The one or two parameters a pattern's presenter bar keeps in reach:
-/// the load, or the switch the lesson turns on. The rest stay in the
-/// controls drawer.
-pub fn key_params(pattern: PatternId) -> &'static [&'static str] {
-    match pattern {
-        PatternId::DropBasic
-        | PatternId::DropPriority
-        | PatternId::DropAdaptive
-        | PatternId::DropBlocking => &["interval_ms"],
-        PatternId::CancelWorkers => &["interval_ms"],
-        PatternId::GracefulShutdown => &["job_every_ms"],
-        PatternId::CircuitBreaker => &["broken", "failure_pct"],
-        PatternId::RetryBackoff => &["jitter", "broken"],
-        PatternId::ResilientPool => &["broken"],
-        PatternId::WorkerPool => &["workers", "interval_ms"],
-        PatternId::Semaphore => &["permits"],
-        PatternId::Singleflight => &["coalesce"],
-        PatternId::Supervised => &["panic_pct"],
-        PatternId::RateLimit => &["rate_per_s"],
-        PatternId::Basics
-        | PatternId::FanOutFanIn
-        | PatternId::Pipeline
-        | PatternId::Tee
-        | PatternId::PubSub => &["interval_ms"],
-        // The lesson is clicking the tree's nodes, which the scene offers.
-        PatternId::CancelTree
-        | PatternId::RequestValues
-        | PatternId::Errgroup
-        | PatternId::Timeout
-        | PatternId::CancelFanout => &[],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

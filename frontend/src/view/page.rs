@@ -7,7 +7,6 @@ use super::session::{follow_speed, session};
 use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
-use crate::state::session::key_params;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shared::PatternId;
@@ -98,7 +97,8 @@ fn PresenterBar(run: String, pattern: PatternId) -> impl IntoView {
                 .pattern(pattern)
                 .map(|p| p.params.clone())
                 .unwrap_or_default();
-            key_params(pattern)
+            pattern
+                .key_params()
                 .iter()
                 .filter_map(|name| params.iter().find(|p| p.name == *name).cloned())
                 .collect::<Vec<_>>()

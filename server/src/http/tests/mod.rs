@@ -73,6 +73,16 @@ async fn patterns_list_every_parameter_with_its_preset() {
         .collect();
     assert_eq!(ids, PatternId::ALL.map(PatternId::as_str));
     let patterns: Vec<PatternInfo> = serde_json::from_value(body).expect("pattern infos");
+    // What a presenter keeps in reach is one of the pattern's parameters.
+    for info in &patterns {
+        for key in info.id.key_params() {
+            assert!(
+                info.params.iter().any(|p| p.name == *key),
+                "{}: no parameter {key}",
+                info.id
+            );
+        }
+    }
     let basic = &patterns[0];
     let preset: Vec<_> = basic
         .params
