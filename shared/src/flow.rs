@@ -375,7 +375,7 @@ impl FlowScene {
             },
             since_ms: at_ms,
         };
-        crate::scene::insert_by_id(&mut self.items, item, Item::id);
+        crate::sorted::insert_by_id(&mut self.items, item, Item::id);
     }
 
     /// Takes the item out of where it was: a buffer, a blocked line, a
@@ -588,7 +588,7 @@ mod tests {
     use crate::scene::RunSnapshot;
 
     fn fold(events: Vec<(u64, Event)>) -> RunSnapshot {
-        crate::scene::fold_checked(PatternId::Pipeline, events)
+        crate::fold::fold_checked(PatternId::Pipeline, events)
     }
 
     fn stage(id: StageId, role: StageRole, workers: u32) -> Event {

@@ -12,17 +12,18 @@
 pub mod command;
 pub mod event;
 pub mod flow;
+pub mod fold;
 pub mod pattern;
 pub mod resilience;
 pub mod scene;
+mod sorted;
 pub mod stream;
+pub mod task;
 pub mod topic;
 pub mod tree;
 
 pub use command::{Command, ErrorBody};
-pub use event::{
-    DropReason, Envelope, Event, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind,
-};
+pub use event::{Envelope, Event};
 pub use flow::{
     Channel, ChannelId, ChannelSpec, FlowScene, Item, ItemEnd, ItemId, ItemSpec, Place, Stage,
     StageId, StageRole, StageSpec,
@@ -34,4 +35,5 @@ pub use resilience::{
 };
 pub use scene::{ClockInfo, Counters, OverloadScene, RunSnapshot, Scene};
 pub use stream::{Batch, Cursor, Lagged, Removed};
+pub use task::{DropReason, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind};
 pub use tree::{Cause, NodeId, NodeKind, NodeSpec, NodeState, Phase, TaskEnd, TreeNode, TreeScene};

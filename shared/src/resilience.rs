@@ -9,7 +9,7 @@
 //! attempt. The breaker reports every change of state as an event, so the
 //! fold keeps each transition, however short the state lasted.
 
-use crate::event::TaskId;
+use crate::task::TaskId;
 use serde::{Deserialize, Serialize};
 
 /// How many transitions the breaker's history strip remembers.
@@ -374,7 +374,7 @@ impl ResilienceScene {
             outcome: None,
             ended_ms: None,
         };
-        crate::scene::insert_by_id(&mut self.jobs, job, Job::id);
+        crate::sorted::insert_by_id(&mut self.jobs, job, Job::id);
     }
 
     pub(crate) fn pick(&mut self, job: TaskId, worker: u32) {
@@ -524,7 +524,7 @@ mod tests {
     use crate::scene::RunSnapshot;
 
     fn fold(pattern: PatternId, events: Vec<(u64, Event)>) -> RunSnapshot {
-        crate::scene::fold_checked(pattern, events)
+        crate::fold::fold_checked(pattern, events)
     }
 
     fn job(id: TaskId) -> Event {

@@ -699,7 +699,7 @@ mod tests {
             Event::TaskStarted { node: 4 },
             Event::Leaked { node: 4 },
             Event::Status {
-                status: crate::event::RunStatus::Finished,
+                status: crate::task::RunStatus::Finished,
             },
         ];
         let snap = fold(events.clone());
