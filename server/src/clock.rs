@@ -26,8 +26,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Slowest and fastest speeds a viewer may choose, in thousandths.
-pub const MIN_SPEED_MILLI: u64 = 100;
-pub const MAX_SPEED_MILLI: u64 = 10_000;
+pub const MIN_SPEED_MILLI: u64 = (shared::clock::MIN_SPEED * 1000.0) as u64;
+pub const MAX_SPEED_MILLI: u64 = (shared::clock::MAX_SPEED * 1000.0) as u64;
 /// How fast virtual time flows during a step (10x): a step of 100 ms shows
 /// its events in order over 10 real milliseconds rather than all at once.
 pub const STEP_SPEED_MILLI: u64 = 10_000;

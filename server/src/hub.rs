@@ -19,7 +19,7 @@
 
 use crate::run::{Run, RunSummary};
 use axum::response::sse::Event as SseEvent;
-use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunStatus};
+use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent, RunStatus};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -394,10 +394,10 @@ impl Hub {
             let starts_over = events.iter().any(|e| {
                 matches!(
                     e.event,
-                    Event::Reset { .. }
-                        | Event::Status {
+                    Event::Run(RunEvent::Reset { .. })
+                        | Event::Run(RunEvent::Status {
                             status: RunStatus::Stopped
-                        }
+                        })
                 )
             });
             let batch = Batch {

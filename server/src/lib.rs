@@ -27,7 +27,6 @@ pub mod listen;
 pub mod preview;
 pub mod run;
 pub mod sink;
-pub mod tree;
 
 pub use http::{Access, AppState, app};
 

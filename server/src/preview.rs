@@ -11,11 +11,11 @@
 //! drawn by hand, so the preview cannot drift from what the engine does.
 
 use crate::clock::Clock;
+use crate::engines::cancellation::tree::Tree;
 use crate::engines::{self, Ctx, ORDERS};
 use crate::run::reset_event;
 use crate::sink::Sink;
-use crate::tree::Tree;
-use shared::{Event, Family, Params, PatternId, RunSnapshot, RunStatus, Scene};
+use shared::{Family, Params, PatternId, RunEvent, RunSnapshot, RunStatus, Scene};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -50,7 +50,7 @@ async fn first_instant(pattern: PatternId, run: String, params: Params, seed: u6
     let clock = Clock::frozen();
     let sink = Sink::detached(clock.clone(), RunSnapshot::new(run, pattern));
     sink.emit(reset_event(params.clone(), seed));
-    sink.emit(Event::Status {
+    sink.emit(RunEvent::Status {
         status: RunStatus::Running,
     });
     let token = CancellationToken::new();
@@ -79,11 +79,11 @@ async fn first_instant(pattern: PatternId, run: String, params: Params, seed: u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::tree::NodeState;
+    use shared::cancellation::NodeState;
 
     #[test]
     fn a_tree_is_drawn_with_its_deadlines_before_anything_runs() {
-        let params = engines::preset(PatternId::CancelTree);
+        let params = PatternId::CancelTree.preset();
         let Some(Scene::Tree(tree)) = draw(PatternId::CancelTree, "cancel-tree", params, 42) else {
             panic!("cancel-tree has a tree preview");
         };
@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn every_pattern_beyond_overload_opens_with_something_to_look_at() {
         for pattern in PatternId::ALL {
-            let scene = draw(pattern, pattern.as_str(), engines::preset(pattern), 42);
+            let scene = draw(pattern, pattern.as_str(), pattern.preset(), 42);
             match (pattern.family(), scene) {
                 (Family::Overload, None) => {}
                 (Family::Cancellation, Some(Scene::Tree(t))) => {

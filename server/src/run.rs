@@ -8,15 +8,18 @@
 //! serialized by an async lock, because stopping waits for every engine task
 //! to exit before the run says it is stopped.
 
-use crate::clock::{Clock, MAX_SPEED_MILLI, MIN_SPEED_MILLI};
+use crate::clock::Clock;
+use crate::engines::cancellation::tree::{Tree, TreeError};
 use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
 use crate::preview;
 use crate::sink::{RunCore, RunState, Sink};
-use crate::tree::{Tree, TreeError};
 use serde::Serialize;
+use shared::clock::{MAX_SPEED, MIN_SPEED, speed_milli};
+use shared::params::ParamError;
 use shared::{
-    Command, Envelope, Event, Family, ItemEnd, JobOutcome, NodeKind, Params, PatternId,
-    RunSnapshot, RunStatus, Scene, TaskEnd,
+    CancellationEvent, Command, Envelope, Event, Family, FlowEvent, ItemEnd, JobOutcome, NodeKind,
+    OverloadEvent, Params, PatternId, ResilienceEvent, RunEvent, RunSnapshot, RunStatus, Scene,
+    Target, TaskEnd,
 };
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -37,50 +40,17 @@ const ORDER_WAIT: Duration = Duration::from_secs(2);
 /// engine that needs virtual time to answer cannot while paused.
 const COMMAND_WAIT: Duration = Duration::from_secs(3);
 
-/// A command's name as it is written in JSON.
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Drain => "drain",
-        Command::Subscribe { .. } => "subscribe",
-        Command::Unsubscribe { .. } => "unsubscribe",
-        Command::Panic { .. } => "panic",
-        _ => "this",
-    }
-}
-
 /// Why a command was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CommandError {
-    #[error("pattern `{pattern}` has no parameter `{name}`; it has: {known}")]
-    UnknownParam {
-        pattern: PatternId,
-        name: String,
-        known: String,
-    },
-    #[error("`{name}` must be between {min} and {max}, got {value}")]
-    OutOfRange {
-        name: String,
-        value: f64,
-        min: f64,
-        max: f64,
-    },
-    #[error("`{name}` must be a whole number, got {value}")]
-    NotWhole { name: String, value: f64 },
-    #[error("`{name}` must be one of {options}, got {value}")]
-    NotAChoice {
-        name: String,
-        value: f64,
-        /// The options with their values: "0 (off), 1 (on)".
-        options: String,
-    },
-    #[error("speed must be between 0.1 and 10, got {0}")]
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    #[error("speed must be between {MIN_SPEED} and {MAX_SPEED}, got {0}")]
     Speed(f64),
     #[error("step must be between 1 and 60000 ms, got {0}")]
     Step(u64),
     #[error("step needs a paused clock: pause first")]
     NotPaused,
-    #[error("set_params needs at least one parameter")]
-    NoParams,
     #[error(
         "pattern `{0}` has no cancellation tree; try a cancellation pattern such as cancel-tree"
     )]
@@ -102,9 +72,11 @@ pub enum CommandError {
 }
 
 /// The event that starts a run over with `params` and `seed`.
-pub(crate) fn reset_event(params: Params, seed: u64) -> Event {
-    let field = |name| engines::read(&params, name) as u32;
-    Event::Reset {
+pub(crate) fn reset_event(params: Params, seed: u64) -> RunEvent {
+    // The two numbers an empty scene is drawn with (an overload queue's
+    // slots and workers, a pool's workers), for the patterns that have them.
+    let field = |name| params.get(name).map_or(0, |v| v.max(0.0) as u32);
+    RunEvent::Reset {
         capacity: field("capacity"),
         workers: field("workers"),
         seed,
@@ -199,7 +171,7 @@ impl Ready {
         self.reset(sink);
         let scene = preview::draw(self.pattern, &self.id, self.params.clone(), self.seed);
         if let Some(scene) = scene {
-            sink.emit(Event::Preview { scene });
+            sink.emit(RunEvent::Preview { scene });
         }
     }
 }
@@ -253,7 +225,7 @@ impl Run {
         wake: Arc<Notify>,
         runtime: Option<tokio::runtime::Handle>,
     ) -> Run {
-        let params = engines::preset(pattern);
+        let params = pattern.preset();
         let core = RunCore {
             clock,
             state: Mutex::new(RunState {
@@ -345,7 +317,7 @@ impl Run {
 
     fn emit_clock(&self) {
         let clock = &self.core.clock;
-        self.sink().emit(Event::Clock {
+        self.sink().emit(RunEvent::Clock {
             speed: clock.speed(),
             paused: clock.is_paused(),
         });
@@ -375,6 +347,15 @@ impl Run {
     }
 
     async fn execute(&self, command: Command) -> Result<RunSnapshot, CommandError> {
+        if !self.pattern.takes(&command) {
+            return Err(match command.target() {
+                Target::Tree => CommandError::NoTree(self.pattern),
+                Target::Run | Target::Pattern => {
+                    CommandError::NotForPattern(self.pattern, command.name())
+                }
+            });
+        }
+        let record = command.shapes_the_run().then(|| command.clone());
         match command {
             Command::Start => {
                 let mut engine = self.engine.lock().await;
@@ -398,7 +379,7 @@ impl Run {
                 let mut engine = self.engine.lock().await;
                 self.halt(&mut engine).await;
                 *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = DEFAULT_SEED;
-                self.params.send_replace(engines::preset(self.pattern));
+                self.params.send_replace(self.pattern.preset());
                 self.show_ready();
                 // Back to how a new run is: ready to run, not frozen.
                 self.resume_clock();
@@ -421,13 +402,8 @@ impl Run {
                 }
             }
             Command::SetSpeed { speed } => {
-                let milli = speed * 1000.0;
-                if !milli.is_finite()
-                    || !(MIN_SPEED_MILLI as f64..=MAX_SPEED_MILLI as f64).contains(&milli.round())
-                {
-                    return Err(CommandError::Speed(speed));
-                }
-                self.core.clock.set_speed_milli(milli.round() as u64);
+                let milli = speed_milli(speed).ok_or(CommandError::Speed(speed))?;
+                self.core.clock.set_speed_milli(milli);
                 self.emit_clock();
             }
             Command::SetSeed { seed } => {
@@ -437,8 +413,10 @@ impl Run {
             }
             Command::SetParams { params } => self.set_params(params).await?,
             Command::Cancel { node } => {
-                self.with_tree(|tree| tree.cancel(node, crate::tree::Cause::Manual))
-                    .await?
+                self.with_tree(|tree| {
+                    tree.cancel(node, crate::engines::cancellation::tree::Cause::Manual)
+                })
+                .await?
             }
             Command::SetDeadline { node, in_ms } => {
                 if !(0..=MAX_DEADLINE_MS).contains(&in_ms) {
@@ -455,17 +433,14 @@ impl Run {
             | Command::Unsubscribe { .. }
             | Command::Panic { .. } => self.order(command).await?,
         }
+        if let Some(command) = record {
+            self.sink().emit(RunEvent::Command { command });
+        }
         Ok(self.snapshot())
     }
 
     /// Hands a command to the live engine itself and waits for its answer.
     async fn order(&self, command: Command) -> Result<(), CommandError> {
-        if !engines::takes(self.pattern, &command) {
-            return Err(CommandError::NotForPattern(
-                self.pattern,
-                command_name(&command),
-            ));
-        }
         let orders = {
             let engine = self.engine.lock().await;
             engine
@@ -492,9 +467,6 @@ impl Run {
         &self,
         f: impl FnOnce(&Tree) -> Result<(), TreeError>,
     ) -> Result<(), CommandError> {
-        if self.pattern.family() != Family::Cancellation {
-            return Err(CommandError::NoTree(self.pattern));
-        }
         let engine = self.engine.lock().await;
         let tree = engine
             .as_ref()
@@ -505,57 +477,7 @@ impl Run {
     }
 
     async fn set_params(&self, changes: Params) -> Result<(), CommandError> {
-        if changes.is_empty() {
-            return Err(CommandError::NoParams);
-        }
-        let specs = engines::info(self.pattern).params;
-        for (name, &value) in &changes {
-            let Some(spec) = specs.iter().find(|s| &s.name == name) else {
-                let known = specs
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(CommandError::UnknownParam {
-                    pattern: self.pattern,
-                    name: name.clone(),
-                    known,
-                });
-            };
-            let chosen =
-                value.fract() == 0.0 && value >= 0.0 && (value as usize) < spec.choices.len();
-            if !spec.choices.is_empty() && !chosen {
-                let options = spec
-                    .choices
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("{i} ({c})"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(CommandError::NotAChoice {
-                    name: name.clone(),
-                    value,
-                    options,
-                });
-            }
-            if !value.is_finite() || value < spec.min || value > spec.max {
-                return Err(CommandError::OutOfRange {
-                    name: name.clone(),
-                    value,
-                    min: spec.min,
-                    max: spec.max,
-                });
-            }
-            if spec.integer && value.fract() != 0.0 {
-                return Err(CommandError::NotWhole {
-                    name: name.clone(),
-                    value,
-                });
-            }
-        }
-        let all_live = changes
-            .keys()
-            .all(|name| specs.iter().any(|s| &s.name == name && s.live));
+        let all_live = self.pattern.check(&changes)?;
         let mut engine = self.engine.lock().await;
         self.params.send_modify(|p| p.extend(changes.clone()));
         if all_live && is_live(&engine) {
@@ -563,7 +485,7 @@ impl Run {
             let sink = self.sink();
             sink.record(|r| {
                 for (name, value) in changes {
-                    r.emit(Event::Param { name, value });
+                    r.emit(RunEvent::Param { name, value });
                 }
             });
         } else {
@@ -609,7 +531,7 @@ impl Run {
         let tree = Arc::clone(&ctx.tree);
         let leaks = ctx.leaks.clone();
         let pattern = self.pattern;
-        sink.emit(Event::Status {
+        sink.emit(RunEvent::Status {
             status: RunStatus::Running,
         });
         let ended = token.clone();
@@ -623,7 +545,7 @@ impl Run {
             if ended.is_cancelled() {
                 cancel_in_flight(&sink);
             } else {
-                sink.emit(Event::Status {
+                sink.emit(RunEvent::Status {
                     status: RunStatus::Finished,
                 });
             }
@@ -657,7 +579,7 @@ impl Run {
         cancel_in_flight(&self.sink());
         let status = self.core.lock().snapshot.status;
         if status == RunStatus::Running {
-            self.sink().emit(Event::Status {
+            self.sink().emit(RunEvent::Status {
                 status: RunStatus::Stopped,
             });
         }
@@ -695,16 +617,21 @@ fn cancel_in_flight(sink: &Sink) {
                 .iter()
                 .chain(&s.queue)
                 .chain(s.workers.iter().filter_map(|w| w.task.as_ref()))
-                .map(|t| Event::Cancelled { task: t.id })
+                .map(|t| Event::Overload(OverloadEvent::Cancelled { task: t.id }))
                 .collect(),
             Scene::Tree(t) => {
-                let queued = (t.queued > 0).then_some(Event::Abandoned { jobs: t.queued });
+                let queued =
+                    (t.queued > 0).then_some(Event::Cancellation(CancellationEvent::Abandoned {
+                        jobs: t.queued,
+                    }));
                 t.nodes
                     .values()
                     .filter(|n| n.spec.kind != NodeKind::Scope && n.ended.is_none())
-                    .map(|n| Event::TaskEnded {
-                        node: n.id(),
-                        end: TaskEnd::Cancelled,
+                    .map(|n| {
+                        Event::Cancellation(CancellationEvent::TaskEnded {
+                            node: n.id(),
+                            end: TaskEnd::Cancelled,
+                        })
                     })
                     .chain(queued)
                     .collect()
@@ -713,17 +640,21 @@ fn cancel_in_flight(sink: &Sink) {
                 .jobs
                 .iter()
                 .filter(|j| j.outcome.is_none())
-                .map(|j| Event::JobEnded {
-                    job: j.id(),
-                    outcome: JobOutcome::Cancelled,
+                .map(|j| {
+                    Event::Resilience(ResilienceEvent::JobEnded {
+                        job: j.id(),
+                        outcome: JobOutcome::Cancelled,
+                    })
                 })
                 .collect(),
             Scene::Flow(f) => f
                 .items
                 .iter()
-                .map(|i| Event::ItemEnded {
-                    item: i.id(),
-                    end: ItemEnd::Cancelled,
+                .map(|i| {
+                    Event::Flow(FlowEvent::ItemEnded {
+                        item: i.id(),
+                        end: ItemEnd::Cancelled,
+                    })
                 })
                 .collect(),
         };

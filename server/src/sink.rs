@@ -23,11 +23,11 @@ pub struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    pub fn emit(&mut self, event: Event) {
+    pub fn emit(&mut self, event: impl Into<Event>) {
         let env = Envelope {
             seq: self.state.snapshot.seq + 1,
             at_ms: self.now_ms,
-            event,
+            event: event.into(),
         };
         self.state.snapshot.apply(&env);
         if self.state.pending.is_empty() {
@@ -70,7 +70,8 @@ impl Sink {
     }
 
     /// Records one event.
-    pub fn emit(&self, event: Event) {
+    pub fn emit(&self, event: impl Into<Event>) {
+        let event = event.into();
         self.record(|r| r.emit(event));
     }
 

@@ -5,7 +5,7 @@
 //! an endless preset its first [`ENDLESS_PREFIX_MS`].
 
 use server::run::Run;
-use shared::{Command, Envelope, Event, PatternId, RunSnapshot, RunStatus};
+use shared::{Command, Envelope, Event, PatternId, RunEvent, RunSnapshot, RunStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -34,7 +34,7 @@ impl Log {
     fn of(events: &[Envelope], before_ms: Option<u64>) -> Log {
         Log(events
             .iter()
-            .filter(|e| !matches!(e.event, Event::Clock { .. }))
+            .filter(|e| !matches!(e.event, Event::Run(RunEvent::Clock { .. })))
             .filter(|e| before_ms.is_none_or(|end| e.at_ms < end))
             .map(|e| (e.at_ms, e.event.clone()))
             .collect())
@@ -64,9 +64,9 @@ fn complete(events: &[Envelope], before_ms: Option<u64>) -> bool {
     events.iter().any(|e| match before_ms {
         None => matches!(
             e.event,
-            Event::Status {
+            Event::Run(RunEvent::Status {
                 status: RunStatus::Finished
-            }
+            })
         ),
         Some(end) => e.at_ms >= end,
     })

@@ -1,8 +1,8 @@
 //! Commands a viewer sends to a run, and the error body of a refused request.
 
+use crate::cancellation::NodeId;
 use crate::flow::StageId;
-use crate::pattern::Params;
-use crate::tree::NodeId;
+use crate::params::Params;
 use serde::{Deserialize, Serialize};
 
 /// One command for one run (`POST /api/runs/{run}/commands`).
@@ -52,6 +52,79 @@ pub enum Command {
     Unsubscribe { subscriber: StageId },
     /// Make a worker panic with the item in its hands (`supervised`).
     Panic { worker: u32 },
+}
+
+/// What a command acts on, which decides which patterns take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The run itself (its lifecycle, clock, seed and parameters): every
+    /// pattern takes these.
+    Run,
+    /// A node of the cancellation tree: every cancellation pattern takes these.
+    Tree,
+    /// Something only some patterns have (a shutdown signal, a task that
+    /// can fail, a drain, subscribers, workers to panic): the pattern
+    /// registry lists which take it.
+    Pattern,
+}
+
+impl Command {
+    /// The command's name as it is written in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Start => "start",
+            Command::Stop => "stop",
+            Command::Restart => "restart",
+            Command::Reset => "reset",
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            Command::Step { .. } => "step",
+            Command::SetSpeed { .. } => "set_speed",
+            Command::SetSeed { .. } => "set_seed",
+            Command::SetParams { .. } => "set_params",
+            Command::Cancel { .. } => "cancel",
+            Command::SetDeadline { .. } => "set_deadline",
+            Command::Fail { .. } => "fail",
+            Command::Shutdown => "shutdown",
+            Command::Drain => "drain",
+            Command::Subscribe { .. } => "subscribe",
+            Command::Unsubscribe { .. } => "unsubscribe",
+            Command::Panic { .. } => "panic",
+        }
+    }
+
+    /// What the command acts on.
+    pub fn target(&self) -> Target {
+        match self {
+            Command::Start
+            | Command::Stop
+            | Command::Restart
+            | Command::Reset
+            | Command::Pause
+            | Command::Resume
+            | Command::Step { .. }
+            | Command::SetSpeed { .. }
+            | Command::SetSeed { .. }
+            | Command::SetParams { .. } => Target::Run,
+            Command::Cancel { .. } | Command::SetDeadline { .. } => Target::Tree,
+            Command::Fail { .. }
+            | Command::Shutdown
+            | Command::Drain
+            | Command::Subscribe { .. }
+            | Command::Unsubscribe { .. }
+            | Command::Panic { .. } => Target::Pattern,
+        }
+    }
+
+    /// Whether the command changes what happens in the run, so that a
+    /// replay needs it: every one but the clock's, which only changes how
+    /// fast the same run is shown.
+    pub fn shapes_the_run(&self) -> bool {
+        !matches!(
+            self,
+            Command::Pause | Command::Resume | Command::Step { .. } | Command::SetSpeed { .. }
+        )
+    }
 }
 
 /// The JSON body of every 4xx answer.

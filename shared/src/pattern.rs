@@ -1,14 +1,22 @@
 //! Pattern identities and the parameters each pattern accepts.
 
+use crate::cancellation::params::*;
+use crate::command::{Command, Target};
+use crate::flow::params::*;
+use crate::overload::params::*;
+use crate::params::{ParamError, ParamSet, ParamSpec, Params};
+use crate::resilience::params::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Declares every pattern, one line each: its variant, its id (as used in
-/// URLs, in the API and as the id of its default run), its family and its
-/// key parameters. The order is the order the navigation lists them in.
+/// URLs, in the API and as the id of its default run), its family, its
+/// parameters (a [`param_set!`](crate::param_set) struct), its key
+/// parameters, and the commands only some patterns take (see
+/// [`Target::Pattern`]). The order is the order the navigation lists them in.
 macro_rules! patterns {
-    ($($variant:ident = $id:literal, $family:ident, [$($key:literal),*];)+) => {
+    ($($variant:ident = $id:literal, $family:ident, $params:ident [$($key:ident),*]
+        $(takes [$($takes:ident),*])?;)+) => {
         /// Every pattern the dashboard can run.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum PatternId {
@@ -23,7 +31,7 @@ macro_rules! patterns {
             pub const ALL: [PatternId; PatternId::COUNT] = [$(PatternId::$variant),+];
 
             /// The id as it appears in URLs and JSON.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $(PatternId::$variant => $id,)+
                 }
@@ -31,7 +39,7 @@ macro_rules! patterns {
 
             /// The family the pattern belongs to, which decides the shape of
             /// its scene.
-            pub fn family(self) -> Family {
+            pub const fn family(self) -> Family {
                 match self {
                     $(PatternId::$variant => Family::$family,)+
                 }
@@ -42,7 +50,22 @@ macro_rules! patterns {
             /// lesson is clicking the scene itself (a tree's nodes).
             pub fn key_params(self) -> &'static [&'static str] {
                 match self {
-                    $(PatternId::$variant => &[$($key),*],)+
+                    $(PatternId::$variant => &[$(stringify!($key)),*],)+
+                }
+            }
+
+            /// The commands of [`Target::Pattern`] the pattern takes, by name.
+            fn own_commands(self) -> &'static [&'static str] {
+                match self {
+                    $(PatternId::$variant => &[$($(stringify!($takes)),*)?],)+
+                }
+            }
+
+            /// Every parameter the pattern takes, in the order its controls
+            /// list them.
+            pub fn specs(self) -> Vec<ParamSpec> {
+                match self {
+                    $(PatternId::$variant => $params::specs(),)+
                 }
             }
         }
@@ -50,30 +73,30 @@ macro_rules! patterns {
 }
 
 patterns! {
-    DropBasic = "drop-basic", Overload, ["interval_ms"];
-    DropPriority = "drop-priority", Overload, ["interval_ms"];
-    DropAdaptive = "drop-adaptive", Overload, ["interval_ms"];
-    DropBlocking = "drop-blocking", Overload, ["interval_ms"];
-    CancelWorkers = "cancel-workers", Cancellation, ["interval_ms"];
-    CancelTree = "cancel-tree", Cancellation, [];
-    RequestValues = "request-values", Cancellation, [];
-    Errgroup = "errgroup", Cancellation, [];
-    Timeout = "timeout", Cancellation, [];
-    GracefulShutdown = "graceful-shutdown", Cancellation, ["job_every_ms"];
-    CancelFanout = "cancel-fanout", Cancellation, [];
-    CircuitBreaker = "circuit-breaker", Resilience, ["broken", "failure_pct"];
-    RetryBackoff = "retry-backoff", Resilience, ["jitter", "broken"];
-    ResilientPool = "resilient-pool", Resilience, ["broken"];
-    Basics = "basics", Flow, ["interval_ms"];
-    WorkerPool = "worker-pool", Flow, ["workers", "interval_ms"];
-    FanOutFanIn = "fan-out-fan-in", Flow, ["interval_ms"];
-    Pipeline = "pipeline", Flow, ["interval_ms"];
-    Tee = "tee", Flow, ["interval_ms"];
-    RateLimit = "rate-limit", Flow, ["rate_per_s"];
-    Semaphore = "semaphore", Flow, ["permits"];
-    PubSub = "pub-sub", Flow, ["interval_ms"];
-    Singleflight = "singleflight", Flow, ["coalesce"];
-    Supervised = "supervised", Flow, ["panic_pct"];
+    DropBasic = "drop-basic", Overload, DropBasicParams [interval_ms];
+    DropPriority = "drop-priority", Overload, DropPriorityParams [interval_ms];
+    DropAdaptive = "drop-adaptive", Overload, DropAdaptiveParams [interval_ms];
+    DropBlocking = "drop-blocking", Overload, DropBasicParams [interval_ms];
+    CancelWorkers = "cancel-workers", Cancellation, CancelWorkersParams [interval_ms];
+    CancelTree = "cancel-tree", Cancellation, CancelTreeParams [];
+    RequestValues = "request-values", Cancellation, RequestValuesParams [];
+    Errgroup = "errgroup", Cancellation, ErrgroupParams [] takes [fail];
+    Timeout = "timeout", Cancellation, TimeoutParams [];
+    GracefulShutdown = "graceful-shutdown", Cancellation, GracefulShutdownParams [job_every_ms] takes [shutdown];
+    CancelFanout = "cancel-fanout", Cancellation, CancelFanoutParams [];
+    CircuitBreaker = "circuit-breaker", Resilience, CircuitBreakerParams [broken, failure_pct];
+    RetryBackoff = "retry-backoff", Resilience, RetryBackoffParams [jitter, broken];
+    ResilientPool = "resilient-pool", Resilience, ResilientPoolParams [broken];
+    Basics = "basics", Flow, BasicsParams [interval_ms];
+    WorkerPool = "worker-pool", Flow, WorkerPoolParams [workers, interval_ms];
+    FanOutFanIn = "fan-out-fan-in", Flow, FanOutFanInParams [interval_ms];
+    Pipeline = "pipeline", Flow, PipelineParams [interval_ms] takes [drain];
+    Tee = "tee", Flow, TeeParams [interval_ms];
+    RateLimit = "rate-limit", Flow, RateLimitParams [rate_per_s];
+    Semaphore = "semaphore", Flow, SemaphoreParams [permits];
+    PubSub = "pub-sub", Flow, PubSubParams [interval_ms] takes [subscribe, unsubscribe];
+    Singleflight = "singleflight", Flow, SingleflightParams [coalesce];
+    Supervised = "supervised", Flow, SupervisedParams [panic_pct] takes [panic];
 }
 
 impl PatternId {
@@ -139,26 +162,142 @@ pub struct PatternInfo {
     pub params: Vec<ParamSpec>,
 }
 
-/// One tunable parameter. `default` is the seed's preset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ParamSpec {
-    pub name: String,
-    pub label: String,
-    pub unit: String,
-    pub min: f64,
-    pub max: f64,
-    pub default: f64,
-    /// Whether the value must be a whole number.
-    pub integer: bool,
-    /// Whether a change applies to the running engine at once; otherwise the
-    /// run restarts with the new value.
-    pub live: bool,
-    /// For a parameter that picks one of a few options (a switch, a kind):
-    /// their names. The value is an option's index, from `min` 0 to `max`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub choices: Vec<String>,
+impl PatternId {
+    /// Whether a run of the pattern takes `command`: the one place that
+    /// decides, for the server that refuses the others and the browser that
+    /// offers only these.
+    pub fn takes(self, command: &Command) -> bool {
+        match command.target() {
+            Target::Run => true,
+            Target::Tree => self.family() == Family::Cancellation,
+            Target::Pattern => self.own_commands().contains(&command.name()),
+        }
+    }
+
+    /// Every parameter at its preset: the seed's scenario.
+    pub fn preset(self) -> Params {
+        self.specs()
+            .into_iter()
+            .map(|s| (s.name, s.default))
+            .collect()
+    }
+
+    /// Checks a viewer's change of some parameters, and answers whether all
+    /// of them apply live, without a restart.
+    pub fn check(self, changes: &Params) -> Result<bool, ParamError> {
+        if changes.is_empty() {
+            return Err(ParamError::Empty);
+        }
+        let specs = self.specs();
+        let mut live = true;
+        for (name, &value) in changes {
+            let Some(spec) = specs.iter().find(|s| &s.name == name) else {
+                let known = specs
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ParamError::Unknown {
+                    pattern: self,
+                    name: name.clone(),
+                    known,
+                });
+            };
+            spec.check(value)?;
+            live &= spec.live;
+        }
+        Ok(live)
+    }
 }
 
-/// Parameter values by name. Names and ranges are checked against the
-/// pattern's [`ParamSpec`]s before an engine sees them.
-pub type Params = BTreeMap<String, f64>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancellation::NodeId;
+
+    #[test]
+    fn every_pattern_declares_sound_parameters() {
+        for pattern in PatternId::ALL {
+            let specs = pattern.specs();
+            assert!(!specs.is_empty(), "{pattern}");
+            for (i, spec) in specs.iter().enumerate() {
+                assert!(
+                    specs[..i].iter().all(|s| s.name != spec.name),
+                    "{pattern}: `{}` twice",
+                    spec.name
+                );
+                assert!(spec.min <= spec.max, "{pattern}: {spec:?}");
+                assert_eq!(spec.check(spec.default), Ok(()), "{pattern}: {spec:?}");
+            }
+            assert_eq!(pattern.check(&pattern.preset()).map(|_| ()), Ok(()));
+            for key in pattern.key_params() {
+                assert!(
+                    specs.iter().any(|s| s.name == *key),
+                    "{pattern}: key parameter `{key}` is not a parameter"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_is_checked_and_said_to_be_live_only_if_every_part_is() {
+        let p = PatternId::DropBasic;
+        let change = |pairs: &[(&str, f64)]| -> Params {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+        };
+        assert_eq!(p.check(&change(&[("interval_ms", 50.0)])), Ok(true));
+        assert_eq!(
+            p.check(&change(&[("interval_ms", 50.0), ("workers", 2.0)])),
+            Ok(false)
+        );
+        assert_eq!(p.check(&Params::new()), Err(ParamError::Empty));
+        assert!(matches!(
+            p.check(&change(&[("intervall_ms", 50.0)])),
+            Err(ParamError::Unknown { .. })
+        ));
+        assert!(matches!(
+            p.check(&change(&[("workers", 9.0)])),
+            Err(ParamError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn commands_for_some_patterns_reach_only_those() {
+        let node: NodeId = 1;
+        let only = |command: Command| -> Vec<PatternId> {
+            PatternId::ALL
+                .into_iter()
+                .filter(|p| p.takes(&command))
+                .collect()
+        };
+        assert_eq!(only(Command::Drain), [PatternId::Pipeline]);
+        assert_eq!(only(Command::Panic { worker: 0 }), [PatternId::Supervised]);
+        assert_eq!(only(Command::Shutdown), [PatternId::GracefulShutdown]);
+        assert_eq!(only(Command::Fail { node }), [PatternId::Errgroup]);
+        assert_eq!(
+            only(Command::Subscribe { topic: "a".into() }),
+            [PatternId::PubSub]
+        );
+        let tree = only(Command::Cancel { node });
+        assert_eq!(tree.len(), 7);
+        assert!(tree.iter().all(|p| p.family() == Family::Cancellation));
+        assert_eq!(only(Command::Start).len(), PatternId::COUNT);
+        // Every command a pattern names is one of those only some patterns take.
+        for pattern in PatternId::ALL {
+            for name in pattern.own_commands() {
+                assert!(
+                    [
+                        "fail",
+                        "shutdown",
+                        "drain",
+                        "subscribe",
+                        "unsubscribe",
+                        "panic"
+                    ]
+                    .contains(name),
+                    "{pattern}: {name}"
+                );
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use shared::{Command, Event, PatternId, RunSnapshot, RunStatus};
+use shared::{Command, Event, OverloadEvent, PatternId, RunEvent, RunSnapshot, RunStatus};
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
@@ -124,7 +124,7 @@ async fn batches_continue_the_snapshot_without_gaps() {
                     "events must be numbered without gaps: {envelope:?}"
                 );
                 // Virtual time counts from the run's (re)start.
-                if !matches!(envelope.event, Event::Reset { .. }) {
+                if !matches!(envelope.event, Event::Run(RunEvent::Reset { .. })) {
                     assert!(
                         envelope.at_ms >= last_at,
                         "virtual time went backwards: {envelope:?}"
@@ -133,11 +133,11 @@ async fn batches_continue_the_snapshot_without_gaps() {
                 held = envelope.seq;
                 last_at = envelope.at_ms;
                 match envelope.event {
-                    Event::Status {
+                    Event::Run(RunEvent::Status {
                         status: RunStatus::Running,
-                    } => running = true,
-                    Event::Submitted { .. } => submitted += 1,
-                    Event::Dropped { .. } => dropped += 1,
+                    }) => running = true,
+                    Event::Overload(OverloadEvent::Submitted { .. }) => submitted += 1,
+                    Event::Overload(OverloadEvent::Dropped { .. }) => dropped += 1,
                     _ => {}
                 }
             }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use server::tree::{Cause, ROOT, TokenTree};
+use server::engines::cancellation::tree::{Cause, ROOT, TokenTree};
 use shared::Command;
 use tokio_util::sync::CancellationToken;
 

@@ -14,10 +14,10 @@ pub mod session;
 pub mod tree;
 
 use self::clock::VirtualClock;
-use shared::scene::DropRecord;
+use shared::overload::DropRecord;
 use shared::{
-    Batch, DropReason, Event, Family, Lagged, PatternId, PatternInfo, Removed, RunSnapshot,
-    RunStatus,
+    Batch, DropReason, Event, Family, Lagged, OverloadEvent, PatternId, PatternInfo, Removed,
+    RunSnapshot, RunStatus,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -246,23 +246,24 @@ impl Model {
                 // Where a drop starts its flight must be read before the fold
                 // removes the task from the scene.
                 let origin = match &env.event {
-                    Event::Dropped {
+                    Event::Overload(OverloadEvent::Dropped {
                         task,
                         reason: DropReason::Evicted { .. },
-                    } => snap
+                    }) => snap
                         .overload()
                         .queue
                         .iter()
                         .position(|t| t.id == *task)
                         .map(Origin::Slot),
-                    Event::Dropped { .. } => Some(Origin::Producer),
+                    Event::Overload(OverloadEvent::Dropped { .. }) => Some(Origin::Producer),
                     _ => None,
                 };
                 if !snap.apply(env) {
                     continue;
                 }
                 latest = Some(env.at_ms);
-                if let (Event::Dropped { task, .. }, Some(origin)) = (&env.event, origin)
+                if let (Event::Overload(OverloadEvent::Dropped { task, .. }), Some(origin)) =
+                    (&env.event, origin)
                     && let Some(record) =
                         snap.overload().drops.last().filter(|r| r.task.id == *task)
                 {
@@ -355,7 +356,7 @@ fn observe_clock(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Envelope, Params, Task, TaskKind};
+    use shared::{Envelope, Params, RunEvent, Task, TaskKind};
 
     fn env(seq: u64, at_ms: u64, event: Event) -> Envelope {
         Envelope { seq, at_ms, event }
@@ -371,12 +372,12 @@ mod tests {
     }
 
     fn reset(capacity: u32) -> Event {
-        Event::Reset {
+        Event::Run(RunEvent::Reset {
             params: Params::new(),
             seed: 7,
             capacity,
             workers: 1,
-        }
+        })
     }
 
     /// A run that has seen its reset and was started, as a fresh snapshot.
@@ -386,9 +387,9 @@ mod tests {
         snap.apply(&env(
             2,
             0,
-            Event::Status {
+            Event::Run(RunEvent::Status {
                 status: RunStatus::Running,
-            },
+            }),
         ));
         snap
     }
@@ -405,11 +406,23 @@ mod tests {
         let mut model = Model::default();
         model.on_snapshot(started("r", 2), 0.0);
         let events = vec![
-            env(3, 10, Event::Submitted { task: task(0, 5) }),
-            env(4, 10, Event::Enqueued { task: 0 }),
-            env(5, 20, Event::Started { task: 0, worker: 0 }),
-            env(6, 30, Event::Submitted { task: task(1, 5) }),
-            env(7, 30, Event::Enqueued { task: 1 }),
+            env(
+                3,
+                10,
+                Event::Overload(OverloadEvent::Submitted { task: task(0, 5) }),
+            ),
+            env(4, 10, Event::Overload(OverloadEvent::Enqueued { task: 0 })),
+            env(
+                5,
+                20,
+                Event::Overload(OverloadEvent::Started { task: 0, worker: 0 }),
+            ),
+            env(
+                6,
+                30,
+                Event::Overload(OverloadEvent::Submitted { task: task(1, 5) }),
+            ),
+            env(7, 30, Event::Overload(OverloadEvent::Enqueued { task: 1 })),
         ];
         assert!(model.on_batch(batch("r", events), 100.0).is_empty());
         let snap = model.run("r").expect("the run is known");
@@ -432,14 +445,18 @@ mod tests {
         let mut model = Model::default();
         model.on_snapshot(started("r", 1), 0.0);
         let events = vec![
-            env(3, 10, Event::Submitted { task: task(0, 5) }),
+            env(
+                3,
+                10,
+                Event::Overload(OverloadEvent::Submitted { task: task(0, 5) }),
+            ),
             env(
                 4,
                 10,
-                Event::Dropped {
+                Event::Overload(OverloadEvent::Dropped {
                     task: 0,
                     reason: DropReason::QueueFull,
-                },
+                }),
             ),
         ];
         model.on_batch(batch("r", events.clone()), 10.0);
@@ -467,7 +484,14 @@ mod tests {
         let mut model = Model::default();
         model.on_snapshot(started("r", 2), 0.0);
         model.on_batch(
-            batch("r", vec![env(3, 10, Event::Submitted { task: task(0, 1) })]),
+            batch(
+                "r",
+                vec![env(
+                    3,
+                    10,
+                    Event::Overload(OverloadEvent::Submitted { task: task(0, 1) }),
+                )],
+            ),
             0.0,
         );
         let stale = started("r", 2);
@@ -487,12 +511,12 @@ mod tests {
 
     fn evicted(task: u32, by: u32) -> Event {
         let reason = DropReason::Evicted { by, by_priority: 9 };
-        Event::Dropped { task, reason }
+        Event::Overload(OverloadEvent::Dropped { task, reason })
     }
 
     fn refused(task: u32) -> Event {
         let reason = DropReason::QueueFull;
-        Event::Dropped { task, reason }
+        Event::Overload(OverloadEvent::Dropped { task, reason })
     }
 
     #[test]
@@ -500,20 +524,36 @@ mod tests {
         let mut model = Model::default();
         model.on_snapshot(started("r", 2), 0.0);
         let filling = vec![
-            env(3, 0, Event::Submitted { task: task(0, 1) }),
-            env(4, 0, Event::Enqueued { task: 0 }),
-            env(5, 0, Event::Submitted { task: task(1, 5) }),
-            env(6, 0, Event::Enqueued { task: 1 }),
+            env(
+                3,
+                0,
+                Event::Overload(OverloadEvent::Submitted { task: task(0, 1) }),
+            ),
+            env(4, 0, Event::Overload(OverloadEvent::Enqueued { task: 0 })),
+            env(
+                5,
+                0,
+                Event::Overload(OverloadEvent::Submitted { task: task(1, 5) }),
+            ),
+            env(6, 0, Event::Overload(OverloadEvent::Enqueued { task: 1 })),
         ];
         model.on_batch(batch("r", filling), 0.0);
         let evicting = vec![
-            env(7, 50, Event::Submitted { task: task(2, 9) }),
+            env(
+                7,
+                50,
+                Event::Overload(OverloadEvent::Submitted { task: task(2, 9) }),
+            ),
             env(8, 50, evicted(0, 2)),
-            env(9, 50, Event::Enqueued { task: 2 }),
+            env(9, 50, Event::Overload(OverloadEvent::Enqueued { task: 2 })),
         ];
         model.on_batch(batch("r", evicting), 100.0);
         let refusing = vec![
-            env(10, 60, Event::Submitted { task: task(3, 1) }),
+            env(
+                10,
+                60,
+                Event::Overload(OverloadEvent::Submitted { task: task(3, 1) }),
+            ),
             env(11, 60, refused(3)),
         ];
         model.on_batch(batch("r", refusing), 200.0);
@@ -537,7 +577,11 @@ mod tests {
         for id in first..first + n {
             let seq = 3 + 2 * u64::from(id);
             let events = vec![
-                env(seq, 0, Event::Submitted { task: task(id, 1) }),
+                env(
+                    seq,
+                    0,
+                    Event::Overload(OverloadEvent::Submitted { task: task(id, 1) }),
+                ),
                 env(seq + 1, 0, refused(id)),
             ];
             model.on_batch(batch("r", events), f64::from(id) * gap_ms);
@@ -611,7 +655,11 @@ mod tests {
         model.on_batch(
             batch(
                 "r",
-                vec![env(3, 400, Event::Submitted { task: task(0, 1) })],
+                vec![env(
+                    3,
+                    400,
+                    Event::Overload(OverloadEvent::Submitted { task: task(0, 1) }),
+                )],
             ),
             1_000.0,
         );
@@ -619,10 +667,10 @@ mod tests {
         let pause = env(
             4,
             450,
-            Event::Clock {
+            Event::Run(RunEvent::Clock {
                 speed: 1.0,
                 paused: true,
-            },
+            }),
         );
         model.on_batch(batch("r", vec![pause]), 1_100.0);
         assert_eq!(model.virtual_now("r", 5_000.0), Some(450.0));

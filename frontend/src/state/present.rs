@@ -3,12 +3,11 @@
 //! Kept out of the components so the wording a classroom sees (drop reasons,
 //! load levels, rates, speeds) is tested like the rest of the state.
 
-use shared::scene::{DropRecord, Worker};
+use shared::overload::{DropRecord, Worker};
 use shared::{Counters, DropReason, OverloadScene as Scene, ParamSpec, RunStatus};
 
 /// The slowest and fastest clock speeds the server accepts.
-pub const MIN_SPEED: f64 = 0.1;
-pub const MAX_SPEED: f64 = 10.0;
+pub use shared::clock::{MAX_SPEED, MIN_SPEED};
 
 /// Why a task went to the drop bin, in the room's words.
 pub fn reason_text(reason: &DropReason) -> String {

@@ -6,8 +6,8 @@
 use shared::PatternId;
 
 /// The speeds `[` and `]` step through, slowest first (virtual seconds per
-/// real second). They stay inside the server's 0.1–10 range.
-pub const SPEEDS: [f64; 8] = [0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0];
+/// real second).
+pub use shared::clock::SPEEDS;
 
 /// The pace a class can follow: the shortest seed scenarios (one virtual
 /// second) last ten real seconds at it.
@@ -45,7 +45,7 @@ pub fn parse_speed(text: &str) -> Option<f64> {
         .trim_end_matches(['x', '×'])
         .parse::<f64>()
         .ok()?;
-    (speed.is_finite() && (SPEEDS[0]..=SPEEDS[SPEEDS.len() - 1]).contains(&speed)).then_some(speed)
+    shared::clock::speed_milli(speed).map(|_| speed)
 }
 
 /// The zoom that fits the design canvas into a `width` × `height` window.

@@ -5,8 +5,9 @@
 //! requested 120 ms ago", "noticed after 300 ms") is tested natively.
 
 use super::present::duration_text;
-use shared::Cause;
-use shared::tree::{NodeId, NodeKind, NodeState, TaskEnd, TreeNode, TreeScene};
+use shared::cancellation::params::RequestValuesParams;
+use shared::cancellation::{NodeId, NodeKind, NodeState, TaskEnd, TreeNode, TreeScene};
+use shared::{Cause, ParamSet};
 
 /// Up to this many children sit side by side under their parent, joined by
 /// lines, as in a drawn tree.
@@ -322,7 +323,8 @@ impl Chain {
     /// The three hops and their planned lengths (`auth_ms`, `logic_ms`,
     /// `persist_ms`) read against the run's tree.
     pub fn of(params: &shared::Params, tree: Option<&TreeScene>) -> Chain {
-        let get = |name: &str| params.get(name).copied().unwrap_or(0.0);
+        let p = RequestValuesParams::read(params);
+        let get = |d: std::time::Duration| d.as_millis() as f64;
         let request = tree.and_then(|t| {
             t.root()
                 .and_then(|r| r.children.first())
@@ -340,30 +342,30 @@ impl Chain {
             request.is_some_and(|r| matches!(r.state(), NodeState::Cancelled | NodeState::Closed));
         let mut start = 0.0;
         let hops = [
-            ("auth", "auth_ms"),
-            ("business logic", "logic_ms"),
-            ("persist", "persist_ms"),
+            ("auth", p.auth_ms),
+            ("business logic", p.logic_ms),
+            ("persist", p.persist_ms),
         ]
         .into_iter()
-        .map(|(label, param)| {
+        .map(|(label, took)| {
             let node = hop_node(label);
             let hop = Hop {
                 label,
                 start_ms: start,
-                len_ms: get(param),
+                len_ms: get(took),
                 state: node
                     .map(TreeNode::state)
                     .or(over.then_some(NodeState::NeverStarted)),
                 values: node.map(|n| n.spec.values.clone()).unwrap_or_default(),
                 note: node.and_then(|n| n.note.clone()),
             };
-            start += get(param);
+            start += get(took);
             hop
         })
         .collect();
         Chain {
             hops,
-            deadline_ms: get("deadline_ms"),
+            deadline_ms: get(p.deadline_ms),
             carried: request.map(|r| r.spec.values.clone()).unwrap_or_default(),
             outcome: request.and_then(|r| r.note.clone()),
         }
@@ -384,8 +386,8 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::tree::NodeSpec;
-    use shared::{Envelope, Event, PatternId, RunSnapshot};
+    use shared::cancellation::NodeSpec;
+    use shared::{CancellationEvent, Envelope, Event, PatternId, RunEvent, RunSnapshot};
 
     fn spec(id: NodeId, parent: Option<NodeId>, kind: NodeKind) -> NodeSpec {
         NodeSpec {
@@ -408,9 +410,9 @@ mod tests {
     }
 
     fn created(id: NodeId, parent: Option<NodeId>, kind: NodeKind) -> Event {
-        Event::NodeCreated {
+        Event::Cancellation(CancellationEvent::NodeCreated {
             node: spec(id, parent, kind),
-        }
+        })
     }
 
     #[test]
@@ -419,14 +421,17 @@ mod tests {
             (0, created(0, None, NodeKind::Scope)),
             (0, created(1, Some(0), NodeKind::Scope)),
             (0, created(2, Some(1), NodeKind::Task)),
-            (100, Event::TaskStarted { node: 2 }),
+            (
+                100,
+                Event::Cancellation(CancellationEvent::TaskStarted { node: 2 }),
+            ),
             (
                 400,
-                Event::TokenCancelled {
+                Event::Cancellation(CancellationEvent::TokenCancelled {
                     node: 0,
                     cause: Cause::Manual,
                     reached: vec![1, 2],
-                },
+                }),
             ),
         ];
         let snap = fold(events.clone());
@@ -443,10 +448,10 @@ mod tests {
 
         events.push((
             520,
-            Event::TaskEnded {
+            Event::Cancellation(CancellationEvent::TaskEnded {
                 node: 2,
                 end: TaskEnd::Cancelled,
-            },
+            }),
         ));
         let snap = fold(events);
         let tree = snap.tree().expect("a tree");
@@ -469,9 +474,9 @@ mod tests {
             (0, created(0, None, NodeKind::Scope)),
             (
                 0,
-                Event::NodeCreated {
+                Event::Cancellation(CancellationEvent::NodeCreated {
                     node: with_deadline,
-                },
+                }),
             ),
         ];
         let snap = fold(events.clone());
@@ -482,11 +487,11 @@ mod tests {
         assert_eq!(look.deadline_text(4_000.0).as_deref(), Some("expired"));
         events.push((
             2_000,
-            Event::TokenCancelled {
+            Event::Cancellation(CancellationEvent::TokenCancelled {
                 node: 1,
                 cause: Cause::Manual,
                 reached: vec![],
-            },
+            }),
         ));
         let snap = fold(events);
         let tree = snap.tree().expect("a tree");
@@ -563,22 +568,25 @@ mod tests {
         request.values = vec![("request_id".into(), "req-1".into())];
         let snap = fold(vec![
             (0, created(0, None, NodeKind::Scope)),
-            (0, Event::NodeCreated { node: request }),
             (
                 0,
-                Event::NodeCreated {
+                Event::Cancellation(CancellationEvent::NodeCreated { node: request }),
+            ),
+            (
+                0,
+                Event::Cancellation(CancellationEvent::NodeCreated {
                     node: NodeSpec {
                         label: "auth".into(),
                         ..spec(2, Some(1), NodeKind::Task)
                     },
-                },
+                }),
             ),
             (
                 200,
-                Event::TaskEnded {
+                Event::Cancellation(CancellationEvent::TaskEnded {
                     node: 2,
                     end: TaskEnd::Completed,
-                },
+                }),
             ),
         ]);
         let params: shared::Params = [
@@ -607,23 +615,31 @@ mod tests {
     fn once_the_run_ends_nothing_reads_live_and_a_hop_never_reached_never_started() {
         let mut request = spec(1, Some(0), NodeKind::Scope);
         request.deadline_ms = Some(2_000);
-        let hop = |id, label: &str| Event::NodeCreated {
-            node: NodeSpec {
-                label: label.into(),
-                ..spec(id, Some(1), NodeKind::Task)
-            },
+        let hop = |id, label: &str| {
+            Event::Cancellation(CancellationEvent::NodeCreated {
+                node: NodeSpec {
+                    label: label.into(),
+                    ..spec(id, Some(1), NodeKind::Task)
+                },
+            })
         };
         let mut events = vec![
             (0, created(0, None, NodeKind::Scope)),
-            (0, Event::NodeCreated { node: request }),
+            (
+                0,
+                Event::Cancellation(CancellationEvent::NodeCreated { node: request }),
+            ),
             (0, hop(2, "auth")),
-            (0, Event::TaskStarted { node: 2 }),
+            (
+                0,
+                Event::Cancellation(CancellationEvent::TaskStarted { node: 2 }),
+            ),
             (
                 200,
-                Event::TaskEnded {
+                Event::Cancellation(CancellationEvent::TaskEnded {
                     node: 2,
                     end: TaskEnd::Completed,
-                },
+                }),
             ),
         ];
         let params: shared::Params = [("auth_ms", 200.0), ("logic_ms", 500.0)]
@@ -638,9 +654,9 @@ mod tests {
         // it never called never will be.
         events.push((
             200,
-            Event::Status {
+            Event::Run(RunEvent::Status {
                 status: shared::RunStatus::Finished,
-            },
+            }),
         ));
         let snap = fold(events);
         let tree = snap.tree().expect("a tree");

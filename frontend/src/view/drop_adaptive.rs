@@ -8,17 +8,18 @@ use super::overload::OverloadScene;
 use super::{run_memo, text};
 use crate::state::present::{duration_text, level_rule, trim_number};
 use leptos::prelude::*;
-use shared::LoadLevel;
+use shared::overload::params::DropAdaptiveParams;
+use shared::{LoadLevel, ParamSet};
 
 #[component]
 pub fn DropAdaptive(run: String) -> impl IntoView {
     let load = run_memo(&run, |s| s.overload().load);
     let thresholds = run_memo(&run, |s| {
-        let get = |name: &str, default: f64| s.params.get(name).copied().unwrap_or(default);
+        let p = DropAdaptiveParams::read(&s.params);
         (
-            get("medium_pct", 50.0),
-            get("high_pct", 80.0),
-            get("sample_ms", 500.0),
+            f64::from(p.medium_pct),
+            f64::from(p.high_pct),
+            p.sample_ms.as_millis() as f64,
         )
     });
     let split = run_memo(&run, |s| {

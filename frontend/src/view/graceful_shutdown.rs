@@ -7,7 +7,7 @@ use super::{Ctx, ctx, dynamic, run_memo};
 use crate::net;
 use crate::state::present::duration_text;
 use leptos::prelude::*;
-use shared::tree::Phase;
+use shared::cancellation::Phase;
 use shared::{Command, RunStatus};
 
 const PHASES: [(Phase, &str, &str); 4] = [

@@ -11,7 +11,7 @@ use super::{Ctx, ctx, dynamic, run_memo, text, virtual_now};
 use crate::state::present::{duration_text, progress, reason_text, trim_number};
 use crate::state::{Flight, Origin};
 use leptos::prelude::*;
-use shared::scene::{DoneRecord, DropRecord};
+use shared::overload::{DoneRecord, DropRecord};
 use shared::{DropReason, Outcome, Task};
 
 /// How many recent drops and completions the lists show.

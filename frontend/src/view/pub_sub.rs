@@ -144,7 +144,7 @@ fn SubscribeForm(run: String) -> impl IntoView {
             .get()
             .unwrap_or_default()
             .into_iter()
-            .filter(|t| shared::topic::matches(pattern, t))
+            .filter(|t| shared::flow::topic::matches(pattern, t))
             .collect();
         if hits.is_empty() {
             "matches none of the topics seen so far".to_owned()

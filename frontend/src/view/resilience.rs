@@ -17,15 +17,18 @@ use crate::net;
 use crate::state::Model;
 use crate::state::present::duration_text;
 use crate::state::resilience::{
-    Axis, BUCKET_MS, DEFAULT_THRESHOLD, Downstream, Extent, HistoryEntry, KindBar, MOVES, Piece,
-    Rates, STATES, arrow_label, attempt_glyph, attempt_key, attempt_kind, attempt_text, buckets,
-    clock_text, countdown_ms, countdown_share, countdown_text, failure_bars, failure_trail,
-    failures_text, fresh_moves, history, job_status_text, last_trial, move_key, opened_at,
-    outcome_glyph, outcome_key, peak, pieces, pips, rate_text, reset_ms, retry_label, state_about,
-    threshold, trial_text, two_lines,
+    Axis, BUCKET_MS, Downstream, Extent, HistoryEntry, KindBar, MOVES, Piece, Rates, STATES,
+    arrow_label, attempt_glyph, attempt_key, attempt_kind, attempt_text, buckets, clock_text,
+    countdown_ms, countdown_share, countdown_text, failure_bars, failure_trail, failures_text,
+    fresh_moves, history, job_status_text, last_trial, move_key, opened_at, outcome_glyph,
+    outcome_key, peak, pieces, pips, rate_text, reset_ms, retry_label, state_about, threshold,
+    trial_text, two_lines,
 };
 use leptos::prelude::*;
-use shared::{BreakerScene, CircuitState, Command, Job, Params, RunStatus, TaskId};
+use shared::resilience::params::ResilientPoolParams;
+use shared::{
+    BreakerScene, CircuitState, Command, Job, ParamSet, Params, PatternId, RunStatus, TaskId,
+};
 
 /// Where the diagram draws each state: its centre in the SVG's units.
 fn centre(state: CircuitState) -> (f64, f64) {
@@ -109,7 +112,7 @@ pub fn Breaker(run: String, #[prop(optional)] compact: bool) -> impl IntoView {
             <svg class="breaker-diagram" viewBox="0 0 1000 345" role="group" aria-label="States of the breaker">
                 {dynamic(move || {
                     let flash = flash.get();
-                    let limit = limit.get().unwrap_or(DEFAULT_THRESHOLD);
+                    let limit = limit.get().unwrap_or_else(|| threshold(&Default::default()));
                     MOVES
                         .iter()
                         .map(|&(from, to)| arrow(from, to, limit, &flash))
@@ -306,11 +309,11 @@ fn BreakerStatus(run: String, breaker: Memo<Option<Option<BreakerScene>>>) -> im
             <div
                 class="pips"
                 data-failures=text(move || failures.get().unwrap_or(0).to_string())
-                data-threshold=text(move || limit.get().unwrap_or(DEFAULT_THRESHOLD).to_string())
+                data-threshold=text(move || limit.get().unwrap_or_else(|| threshold(&Default::default())).to_string())
             >
                 <span class="pip-row" aria-hidden="true">
                     {dynamic(move || {
-                        pips(failures.get().unwrap_or(0), limit.get().unwrap_or(DEFAULT_THRESHOLD))
+                        pips(failures.get().unwrap_or(0), limit.get().unwrap_or_else(|| threshold(&Default::default())))
                             .into_iter()
                             .map(|on| view! { <span class="pip" data-on=on.to_string()></span> })
                             .collect_view()
@@ -318,10 +321,10 @@ fn BreakerStatus(run: String, breaker: Memo<Option<Option<BreakerScene>>>) -> im
                     })}
                 </span>
                 <span class="pip-text">
-                    {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or(DEFAULT_THRESHOLD)).0)}
+                    {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or_else(|| threshold(&Default::default()))).0)}
                     " "
                     <span class="pip-note">
-                        {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or(DEFAULT_THRESHOLD)).1)}
+                        {text(move || failures_text(failures.get().unwrap_or(0), limit.get().unwrap_or_else(|| threshold(&Default::default()))).1)}
                     </span>
                 </span>
             </div>
@@ -528,7 +531,8 @@ pub fn Timelines(run: String, rows: Rows) -> impl IntoView {
         s.resilience().map(|r| r.jobs.clone()).unwrap_or_default()
     });
     let deadline = run_memo(&run, |s| {
-        s.params.get("deadline_ms").map(|d| d.max(0.0) as u64)
+        (s.pattern == PatternId::ResilientPool)
+            .then(|| ResilientPoolParams::read(&s.params).deadline_ms.as_millis() as u64)
     });
     let running = run_memo(&run, |s| s.status == RunStatus::Running);
     let now = virtual_now(&run);

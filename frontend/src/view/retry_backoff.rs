@@ -8,9 +8,9 @@
 use super::resilience::{DownstreamPanel, ResilienceCounters, Rows, Timelines, flip_switch};
 use super::{Ctx, ctx, run_memo, text};
 use crate::net;
-use crate::state::resilience::switch_on;
 use leptos::prelude::*;
-use shared::{Command, PatternId};
+use shared::resilience::params::RetryBackoffParams;
+use shared::{Command, ParamSet, PatternId};
 
 #[component]
 pub fn RetryBackoff(run: String) -> impl IntoView {
@@ -31,7 +31,7 @@ pub fn RetryBackoff(run: String) -> impl IntoView {
 #[component]
 fn JitterSwitch(run: String) -> impl IntoView {
     let Ctx { model, .. } = ctx();
-    let on = run_memo(&run, |s| switch_on(&s.params, "jitter"));
+    let on = run_memo(&run, |s| RetryBackoffParams::read(&s.params).retry.jitter);
     let on = move || on.get().unwrap_or(false);
     // Whether a change applies at once or restarts the run, as the server says.
     let live = Memo::new(move |_| {

@@ -5,7 +5,7 @@
 use super::tree::{TreeCounters, TreeView};
 use super::{dynamic, run_memo};
 use leptos::prelude::*;
-use shared::tree::NodeState;
+use shared::cancellation::NodeState;
 
 #[component]
 pub fn Timeout(run: String) -> impl IntoView {

@@ -19,7 +19,7 @@ use crate::state::tree::{
     state_text,
 };
 use leptos::prelude::*;
-use shared::tree::{NodeId, NodeKind, NodeState, TreeScene};
+use shared::cancellation::{NodeId, NodeKind, NodeState, TreeScene};
 use shared::{Cause, Command};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,8 @@
-//! The pattern engines, one file each, all with the same entry point:
-//! `pub fn info() -> PatternInfo` and `pub async fn run(ctx: Ctx)`.
+//! The pattern engines, in one folder per family (`overload`,
+//! `cancellation`, `resilience`, `flow`), each folder holding the machinery
+//! its patterns share and one file per pattern. A pattern's file has
+//! `pub const ABOUT: About` and `pub async fn run(ctx: Ctx)`, and one line
+//! in its family's registry (`family!` in the folder's `mod.rs`).
 //!
 //! An engine is real concurrent code (tokio tasks, bounded channels) whose
 //! simulated work sleeps on the run's virtual clock. It reports what happens
@@ -7,20 +10,19 @@
 //! when `ctx.token` is cancelled. Whatever it leaves in flight is then
 //! recorded as cancelled by the run.
 
-mod breaker;
-mod downstream;
-mod flow;
-mod overload;
-mod retry;
+pub mod cancellation;
+pub mod flow;
+pub mod overload;
+pub mod resilience;
 
 use crate::clock::Clock;
 use crate::sink::Sink;
-use crate::tree::Tree;
+use cancellation::tree::Tree;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use shared::{Command, ParamSpec, Params, PatternId, PatternInfo};
+use shared::{Command, Family, ParamSet, Params, PatternId, PatternInfo};
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -33,7 +35,7 @@ pub struct Ctx {
     /// Cancelled when the run is stopped, restarted or the server shuts down.
     pub token: CancellationToken,
     /// The current parameters; live ones may change while the engine runs.
-    pub params: watch::Receiver<Params>,
+    pub params: Settings,
     /// Seeded once per start, so a run with the same seed repeats exactly.
     pub rng: StdRng,
     /// Where the engine spawns its tasks, so the run can wait for all of them.
@@ -45,9 +47,42 @@ pub struct Ctx {
     /// The engine's cancellation tree, once it makes one (see
     /// `Tree::open`), so viewers' commands reach it.
     pub tree: Arc<OnceLock<Tree>>,
-    /// Viewers' commands for the engine itself (see [`takes`]), each with
-    /// where its answer goes. An engine that takes none never reads it.
+    /// Viewers' commands for the engine itself (those the pattern registry
+    /// lists for it), each with where its answer goes. An engine that takes
+    /// none never reads it.
     pub orders: mpsc::Receiver<Order>,
+}
+
+/// The run's parameters as engines read them: the latest values, as the
+/// pattern's typed struct (see `shared::param_set!`).
+#[derive(Debug, Clone)]
+pub struct Settings(watch::Receiver<Params>);
+
+impl Settings {
+    pub fn new(values: watch::Receiver<Params>) -> Settings {
+        Settings(values)
+    }
+
+    /// The values as they are now.
+    pub fn get<P: ParamSet>(&self) -> P {
+        P::read(&self.0.borrow())
+    }
+
+    /// The values as they are now, marking them seen for [`Settings::changed`].
+    pub fn seen<P: ParamSet>(&mut self) -> P {
+        P::read(&self.0.borrow_and_update())
+    }
+
+    /// Waits until a viewer changes a value after the last one seen; an
+    /// error once the run is gone.
+    pub async fn changed(&mut self) -> Result<(), watch::error::RecvError> {
+        self.0.changed().await
+    }
+
+    /// Takes the current values as seen.
+    pub fn mark_unchanged(&mut self) {
+        self.0.mark_unchanged();
+    }
 }
 
 /// A viewer's command for a running engine, and where to answer it.
@@ -81,19 +116,6 @@ pub enum OrderError {
 /// How many orders may wait for an engine to read them.
 pub const ORDERS: usize = 16;
 
-/// Whether `pattern`'s engine takes `command` as an order.
-pub fn takes(pattern: PatternId, command: &Command) -> bool {
-    matches!(
-        (pattern, command),
-        (PatternId::Pipeline, Command::Drain)
-            | (
-                PatternId::PubSub,
-                Command::Subscribe { .. } | Command::Unsubscribe { .. }
-            )
-            | (PatternId::Supervised, Command::Panic { .. })
-    )
-}
-
 impl Ctx {
     pub fn new(
         clock: Clock,
@@ -107,7 +129,7 @@ impl Ctx {
             clock,
             sink,
             token,
-            params,
+            params: Settings::new(params),
             rng: StdRng::seed_from_u64(seed),
             tracker: TaskTracker::new(),
             leaks: TaskTracker::new(),
@@ -115,140 +137,108 @@ impl Ctx {
             orders,
         }
     }
-
-    /// A parameter as it is now.
-    pub fn param(&self, name: &str) -> f64 {
-        read(&self.params.borrow(), name)
-    }
 }
 
-/// Reads a validated parameter; a missing one reads as 0, which validation
-/// (every spec has a default) rules out.
-pub fn read(params: &Params, name: &str) -> f64 {
-    params.get(name).copied().unwrap_or_default()
+/// What a pattern's page says about it.
+#[derive(Debug)]
+pub struct About {
+    pub title: &'static str,
+    /// The idea, in two or three sentences.
+    pub summary: &'static str,
+    /// Something to try with the controls.
+    pub try_this: &'static str,
 }
 
-pub fn read_ms(params: &Params, name: &str) -> Duration {
-    Duration::from_millis(read(params, name).max(0.0) as u64)
-}
+/// An engine's entry point, boxed so that every pattern's has one type.
+pub type Engine = fn(Ctx) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Declares every engine, one line each: its module and its pattern. The
-/// module has `pub fn info() -> PatternInfo` and `pub async fn run(ctx: Ctx)`.
-macro_rules! engines {
+/// One pattern of a family: what it says about itself, and its engine.
+pub type Entry = (PatternId, &'static About, Engine);
+
+/// Declares a family's patterns, one line each: the module (a file in the
+/// family's folder, with `ABOUT` and `run`) and its pattern.
+macro_rules! family {
     ($($module:ident => $pattern:ident,)+) => {
         $(pub mod $module;)+
 
-        /// The pattern's description and parameters.
-        pub fn info(pattern: PatternId) -> PatternInfo {
-            match pattern {
-                $(PatternId::$pattern => $module::info(),)+
-            }
-        }
-
-        /// Runs the pattern's engine until its work is done or `ctx.token` is
-        /// cancelled.
-        pub async fn run(pattern: PatternId, ctx: Ctx) {
-            match pattern {
-                $(PatternId::$pattern => $module::run(ctx).await,)+
-            }
-        }
+        /// The family's patterns.
+        pub(crate) const PATTERNS: &[crate::engines::Entry] = &[
+            $((shared::PatternId::$pattern, &$module::ABOUT, |ctx| Box::pin($module::run(ctx))),)+
+        ];
     };
 }
+pub(crate) use family;
 
-engines! {
-    drop_basic => DropBasic,
-    drop_priority => DropPriority,
-    drop_adaptive => DropAdaptive,
-    drop_blocking => DropBlocking,
-    cancel_workers => CancelWorkers,
-    cancel_tree => CancelTree,
-    request_values => RequestValues,
-    errgroup => Errgroup,
-    timeout => Timeout,
-    graceful_shutdown => GracefulShutdown,
-    cancel_fanout => CancelFanout,
-    circuit_breaker => CircuitBreaker,
-    retry_backoff => RetryBackoff,
-    resilient_pool => ResilientPool,
-    basics => Basics,
-    worker_pool => WorkerPool,
-    fan_out_fan_in => FanOutFanIn,
-    pipeline => Pipeline,
-    tee => Tee,
-    rate_limit => RateLimit,
-    semaphore => Semaphore,
-    pub_sub => PubSub,
-    singleflight => Singleflight,
-    supervised => Supervised,
-}
-
-/// The seed's preset: every parameter at its default.
-pub fn preset(pattern: PatternId) -> Params {
-    info(pattern)
-        .params
-        .into_iter()
-        .map(|p| (p.name, p.default))
-        .collect()
-}
-
-/// A parameter spec, written compactly in the engines' `info()`.
-pub(crate) fn spec(
-    name: &str,
-    label: &str,
-    unit: &str,
-    range: (f64, f64),
-    default: f64,
-    live: bool,
-) -> ParamSpec {
-    ParamSpec {
-        name: name.to_owned(),
-        label: label.to_owned(),
-        unit: unit.to_owned(),
-        min: range.0,
-        max: range.1,
-        default,
-        integer: true,
-        live,
-        choices: Vec::new(),
+/// The patterns of `family`.
+const fn family_patterns(family: Family) -> &'static [Entry] {
+    match family {
+        Family::Overload => overload::PATTERNS,
+        Family::Cancellation => cancellation::PATTERNS,
+        Family::Resilience => resilience::PATTERNS,
+        Family::Flow => flow::PATTERNS,
     }
 }
 
-/// A parameter that picks one of `choices` (its value is the index), e.g.
-/// a switch: `choice("jitter", "Jitter", &["off", "on"], 0.0, true)`.
-pub(crate) fn choice(
-    name: &str,
-    label: &str,
-    choices: &[&str],
-    default: f64,
-    live: bool,
-) -> ParamSpec {
-    ParamSpec {
-        choices: choices.iter().map(|c| (*c).to_owned()).collect(),
-        ..spec(
-            name,
-            label,
-            "",
-            (0.0, (choices.len() - 1) as f64),
-            default,
-            live,
-        )
+/// Whether `pattern` is registered in its own family.
+const fn registered(pattern: PatternId) -> bool {
+    let entries = family_patterns(pattern.family());
+    let mut i = 0;
+    while i < entries.len() {
+        if entries[i].0 as usize == pattern as usize {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Every pattern has an engine in its family's registry, or the server
+/// does not compile.
+const _: () = {
+    let mut i = 0;
+    while i < PatternId::COUNT {
+        assert!(
+            registered(PatternId::ALL[i]),
+            "a pattern has no engine in its family's registry"
+        );
+        i += 1;
+    }
+};
+
+fn entry(pattern: PatternId) -> &'static Entry {
+    family_patterns(pattern.family())
+        .iter()
+        .find(|e| e.0 == pattern)
+        .unwrap_or_else(|| unreachable!("checked when compiled: {pattern} has an engine"))
+}
+
+/// The pattern's description and parameters.
+pub fn info(pattern: PatternId) -> PatternInfo {
+    let about = entry(pattern).1;
+    PatternInfo {
+        id: pattern,
+        family: pattern.family(),
+        title: about.title.to_owned(),
+        summary: about.summary.to_owned(),
+        try_this: about.try_this.to_owned(),
+        params: pattern.specs(),
     }
 }
 
-/// A duration in milliseconds, 100 ms to 20 s, that restarts the run when
-/// changed: the deadlines and work times the cancellation patterns share.
-pub(crate) fn ms(name: &str, label: &str, default: f64) -> ParamSpec {
-    spec(name, label, "ms", (100.0, 20_000.0), default, false)
+/// Runs the pattern's engine until its work is done or `ctx.token` is
+/// cancelled.
+pub async fn run(pattern: PatternId, ctx: Ctx) {
+    (entry(pattern).2)(ctx).await;
 }
 
 /// Running a whole engine in a test, on tokio's paused clock.
 #[cfg(test)]
 pub(crate) mod trial {
     use crate::run::{CommandError, Run};
-    use shared::tree::{NodeId, NodeState, TreeNode, TreeScene};
+    use shared::cancellation::{NodeId, NodeState, TreeNode, TreeScene};
     use shared::{
-        Command, DropReason, Envelope, Event, ItemEnd, ItemId, Outcome, Params, PatternId,
-        RunSnapshot, RunStatus, StageId, TaskId,
+        CancellationEvent, Command, DropReason, Envelope, Event, FlowEvent, ItemEnd, ItemId,
+        Outcome, OverloadEvent, Params, PatternId, RunSnapshot, RunStatus, StageId, TaskId,
     };
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -282,13 +272,13 @@ pub(crate) mod trial {
         let mut out = Vec::new();
         for e in events {
             match &e.event {
-                Event::ItemMade { item, .. } => {
+                Event::Flow(FlowEvent::ItemMade { item, .. }) => {
                     labels.insert(item.id, &item.label);
                 }
-                Event::ItemEnded {
+                Event::Flow(FlowEvent::ItemEnded {
                     item,
                     end: ItemEnd::Delivered { stage: s },
-                } if *s == stage => out.push((labels[item].to_owned(), e.at_ms)),
+                }) if *s == stage => out.push((labels[item].to_owned(), e.at_ms)),
                 _ => {}
             }
         }
@@ -424,7 +414,7 @@ pub(crate) mod trial {
             self.events
                 .iter()
                 .filter_map(|e| match e.event {
-                    Event::TaskEnded { node, .. } => Some(node),
+                    Event::Cancellation(CancellationEvent::TaskEnded { node, .. }) => Some(node),
                     _ => None,
                 })
                 .collect()
@@ -468,16 +458,18 @@ pub(crate) mod trial {
 
         pub fn finished(&self, outcome: Option<Outcome>) -> Vec<TaskId> {
             self.pick(|e| match e {
-                Event::Finished {
+                Event::Overload(OverloadEvent::Finished {
                     task, outcome: o, ..
-                } if outcome.is_none_or(|x| x == *o) => Some(*task),
+                }) if outcome.is_none_or(|x| x == *o) => Some(*task),
                 _ => None,
             })
         }
 
         pub fn dropped(&self, pred: impl Fn(&DropReason) -> bool) -> Vec<TaskId> {
             self.pick(|e| match e {
-                Event::Dropped { task, reason } if pred(reason) => Some(*task),
+                Event::Overload(OverloadEvent::Dropped { task, reason }) if pred(reason) => {
+                    Some(*task)
+                }
                 _ => None,
             })
         }

@@ -4,9 +4,9 @@
 use super::body::BODY_LIMIT;
 use super::guard::Untrusted;
 use crate::engines::OrderError;
+use crate::engines::cancellation::tree::TreeError;
 use crate::hub::{RemoveError, TooManyRuns};
 use crate::run::CommandError;
-use crate::tree::TreeError;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;

@@ -191,7 +191,7 @@ impl Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Batch, Envelope, Event, PatternId, Task, TaskKind};
+    use shared::{Batch, Envelope, Event, OverloadEvent, PatternId, Task, TaskKind};
 
     fn snapshot(seq: u64) -> Received {
         let mut snapshot = RunSnapshot::new("r", PatternId::DropBasic);
@@ -208,14 +208,14 @@ mod tests {
             .map(|seq| Envelope {
                 seq,
                 at_ms: seq,
-                event: Event::Submitted {
+                event: Event::Overload(OverloadEvent::Submitted {
                     task: Task {
                         id: seq as u32,
                         kind: TaskKind::Email,
                         priority: 1,
                         work_ms: 1,
                     },
-                },
+                }),
             })
             .collect();
         Received {

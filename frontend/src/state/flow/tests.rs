@@ -2,7 +2,7 @@
 //! scripted events.
 
 use super::*;
-use shared::{ChannelSpec, Envelope, Event, PatternId, RunSnapshot, StageSpec};
+use shared::{ChannelSpec, Envelope, Event, FlowEvent, PatternId, RunSnapshot, StageSpec};
 
 /// Folds scripted events (all at `at_ms`) into a flow run.
 struct Script {
@@ -33,7 +33,7 @@ impl Script {
     fn stage(&mut self, id: StageId, role: StageRole, workers: u32, at: (u32, u32)) -> &mut Script {
         self.at(
             0,
-            Event::StageAdded {
+            Event::Flow(FlowEvent::StageAdded {
                 stage: StageSpec {
                     id,
                     label: format!("S{id}"),
@@ -43,14 +43,14 @@ impl Script {
                     row: at.1,
                     about: None,
                 },
-            },
+            }),
         )
     }
 
     fn channel(&mut self, id: ChannelId, from: StageId, to: StageId, capacity: u32) -> &mut Script {
         self.at(
             0,
-            Event::ChannelAdded {
+            Event::Flow(FlowEvent::ChannelAdded {
                 channel: ChannelSpec {
                     id,
                     label: format!("c{id}"),
@@ -58,7 +58,7 @@ impl Script {
                     to,
                     capacity,
                 },
-            },
+            }),
         )
     }
 
@@ -69,33 +69,33 @@ impl Script {
         };
         self.at(
             at_ms,
-            Event::ItemMade {
+            Event::Flow(FlowEvent::ItemMade {
                 item: ItemSpec {
                     id,
                     label,
                     tag: tag.map(str::to_owned),
                 },
                 stage,
-            },
+            }),
         )
     }
 
     fn queued(&mut self, at_ms: u64, item: ItemId, channel: ChannelId) -> &mut Script {
-        self.at(at_ms, Event::ItemQueued { item, channel })
+        self.at(at_ms, Event::Flow(FlowEvent::ItemQueued { item, channel }))
     }
 
     fn blocked(&mut self, at_ms: u64, item: ItemId, channel: ChannelId) -> &mut Script {
-        self.at(at_ms, Event::ItemBlocked { item, channel })
+        self.at(at_ms, Event::Flow(FlowEvent::ItemBlocked { item, channel }))
     }
 
     fn taken(&mut self, at_ms: u64, item: ItemId, stage: StageId, worker: u32) -> &mut Script {
         self.at(
             at_ms,
-            Event::ItemTaken {
+            Event::Flow(FlowEvent::ItemTaken {
                 item,
                 stage,
                 worker,
-            },
+            }),
         )
     }
 
@@ -106,11 +106,14 @@ impl Script {
         stage: StageId,
         on: Option<ItemId>,
     ) -> &mut Script {
-        self.at(at_ms, Event::ItemWaiting { item, stage, on })
+        self.at(
+            at_ms,
+            Event::Flow(FlowEvent::ItemWaiting { item, stage, on }),
+        )
     }
 
     fn ended(&mut self, at_ms: u64, item: ItemId, end: ItemEnd) -> &mut Script {
-        self.at(at_ms, Event::ItemEnded { item, end })
+        self.at(at_ms, Event::Flow(FlowEvent::ItemEnded { item, end }))
     }
 
     fn scene(&self) -> &FlowScene {
@@ -278,7 +281,7 @@ fn an_unbuffered_channel_and_a_closed_one_say_so() {
     s.stage(0, StageRole::Source, 0, (0, 0))
         .stage(1, StageRole::Sink, 1, (1, 0))
         .channel(0, 0, 1, 0)
-        .at(3, Event::ChannelClosed { channel: 0 });
+        .at(3, Event::Flow(FlowEvent::ChannelClosed { channel: 0 }));
     let look = ChannelLook::of(s.scene(), 0).expect("channel 0");
     assert!(look.slots.is_empty());
     assert_eq!(look.fill_text(), "unbuffered: a hand-off");
@@ -339,10 +342,10 @@ fn a_panicking_worker_counts_its_panics_not_the_lost_item_as_done() {
         )
         .at(
             20,
-            Event::WorkerPanicked {
+            Event::Flow(FlowEvent::WorkerPanicked {
                 stage: 3,
                 worker: 0,
-            },
+            }),
         );
     let w = &worker_looks(s.scene(), 3)[0];
     assert_eq!(w.done_text(), "0 done · 1 panic");
@@ -357,10 +360,10 @@ fn a_shrinking_pool_marks_the_busy_worker_retiring() {
     let mut s = log_pipeline();
     s.made(0, 0, None, 0).taken(0, 0, 3, 1).at(
         5,
-        Event::WorkersSet {
+        Event::Flow(FlowEvent::WorkersSet {
             stage: 3,
             workers: 1,
-        },
+        }),
     );
     let workers = worker_looks(s.scene(), 3);
     assert_eq!(workers[1].key(), "retiring");
@@ -520,12 +523,12 @@ fn a_gate_line_is_in_the_order_items_joined_it() {
         .made(10, 2, None, 0)
         .at(
             11,
-            Event::Gauge {
+            Event::Flow(FlowEvent::Gauge {
                 stage: 1,
                 value: 2.5,
                 max: 5.0,
                 label: String::new(),
-            },
+            }),
         );
     let line: Vec<_> = waiting_line(s.scene(), 1).iter().map(|c| c.id).collect();
     assert_eq!(line, [1, 0]);
@@ -641,12 +644,12 @@ fn lanes_compare_rows_allowed_against_refused() {
         .stage(3, StageRole::Gate, 0, (1, 1))
         .at(
             0,
-            Event::Gauge {
+            Event::Flow(FlowEvent::Gauge {
                 stage: 3,
                 value: 0.0,
                 max: 3.0,
                 label: String::new(),
-            },
+            }),
         );
     for id in 0..3 {
         s.made(0, id, None, 0).waiting(0, id, 1, None);
@@ -796,12 +799,12 @@ fn permits_are_the_holders_hands_or_else_the_gauge() {
     );
     s.at(
         11,
-        Event::Gauge {
+        Event::Flow(FlowEvent::Gauge {
             stage: 2,
             value: 1.0,
             max: 4.0,
             label: String::new(),
-        },
+        }),
     );
     let g = Permits::of(s.scene(), 2).expect("a gauge of free permits");
     assert_eq!(

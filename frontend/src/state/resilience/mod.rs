@@ -8,6 +8,8 @@
 //! wait is drawn are tested natively.
 
 use super::present::{duration_text, trim_number};
+use shared::ParamSet;
+use shared::resilience::params::BreakerParams;
 use shared::resilience::{Attempt, AttemptResult, GiveUp, Transition};
 use shared::{
     BreakerScene, CircuitState, Counters, FailureKind, Job, JobOutcome, Params, ResilienceScene,
@@ -22,10 +24,6 @@ pub const BUCKET_MS: u64 = 100;
 
 /// The most failure pips drawn; a larger threshold is still counted in words.
 pub const MAX_PIPS: u32 = 20;
-
-/// The breaker's threshold and reset timeout when the run does not say.
-pub const DEFAULT_THRESHOLD: u32 = 5;
-pub const DEFAULT_RESET_MS: f64 = 30_000.0;
 
 /// The three states in the order the diagram draws them, left to right.
 pub const STATES: [CircuitState; 3] = [
@@ -42,24 +40,20 @@ pub const MOVES: [(CircuitState, CircuitState); 4] = [
     (CircuitState::HalfOpen, CircuitState::Closed),
 ];
 
-/// A parameter of the run, or `default` when the run has not reported it.
-pub fn param(params: &Params, name: &str, default: f64) -> f64 {
-    params.get(name).copied().unwrap_or(default)
-}
-
-/// Whether a switch parameter (a choice of off/on) is on.
-pub fn switch_on(params: &Params, name: &str) -> bool {
-    param(params, name, 0.0) >= 0.5
+/// The breaker's settings, from the run's parameters (each at its preset
+/// until the run reports it).
+pub fn breaker(params: &Params) -> BreakerParams {
+    BreakerParams::read(params)
 }
 
 /// The breaker's failure threshold, from the run's parameters.
 pub fn threshold(params: &Params) -> u32 {
-    param(params, "threshold", f64::from(DEFAULT_THRESHOLD)).max(1.0) as u32
+    breaker(params).threshold.max(1)
 }
 
 /// The breaker's reset timeout in milliseconds, from the run's parameters.
 pub fn reset_ms(params: &Params) -> f64 {
-    param(params, "reset_ms", DEFAULT_RESET_MS).max(0.0)
+    breaker(params).reset_ms.as_millis() as f64
 }
 
 /// A virtual instant as the history strip prints it: "12.3 s".
@@ -871,7 +865,7 @@ pub struct Downstream {
 
 impl Downstream {
     pub fn of(params: &Params) -> Downstream {
-        let broken = switch_on(params, "broken");
+        let broken = params.get("broken").is_some_and(|on| *on >= 1.0);
         let mut lines = Vec::new();
         if broken {
             lines.push("broken: every call fails until you heal it".to_owned());

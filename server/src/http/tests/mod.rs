@@ -677,13 +677,13 @@ async fn tree_commands_cancel_subtrees_and_refuse_what_cannot_be_done() {
             json!({"type": "fail", "node": 2}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_command",
-            "can be made to fail",
+            "takes no `fail` command",
         ),
         (
             json!({"type": "shutdown"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_command",
-            "no shutdown",
+            "takes no `shutdown` command",
         ),
     ];
     for (command, status, code, message) in cases {
