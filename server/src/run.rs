@@ -831,4 +831,146 @@ mod tests {
         tracker.close();
         assert!(tracker.is_empty());
     }
+    /// Runs `script` (each command at its virtual instant after the start;
+    /// those before the start at once) on a fresh run of `pattern`, lets it
+    /// finish, and returns its log: every event with its virtual time.
+    async fn drive(pattern: PatternId, script: &[(u64, Command)]) -> Vec<(u64, Event)> {
+        let tracker = TaskTracker::new();
+        let run = run_of(pattern, &tracker);
+        run.take_pending();
+        let mut started = None;
+        for (at, command) in script {
+            if let Some(start) = started {
+                tokio::time::sleep_until(start + Duration::from_millis(*at)).await;
+            }
+            if *command == Command::Start {
+                started = Some(tokio::time::Instant::now());
+            }
+            run.command(command.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{pattern}: {command:?} at {at} ms: {e}"));
+        }
+        for _ in 0..100_000 {
+            if run.snapshot().status == RunStatus::Finished {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(run.snapshot().status, RunStatus::Finished, "{pattern}");
+        run.take_pending()
+            .into_iter()
+            .map(|e| (e.at_ms, e.event))
+            .collect()
+    }
+
+    /// What viewers did to a run, as its log recorded it.
+    fn recorded(log: &[(u64, Event)]) -> Vec<(u64, Command)> {
+        log.iter()
+            .filter_map(|(at, e)| match e {
+                Event::Run(RunEvent::Command { command }) => Some((*at, command.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A viewer's commands land at the instant they arrive and are recorded
+    /// there, so the log alone repeats the run: replaying the commands it
+    /// recorded, at their instants, gives the same log, event for event.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_replayed_from_its_recorded_commands_repeats_exactly() {
+        let live = |name: &str, value: f64| Command::SetParams {
+            params: Params::from([(name.to_owned(), value)]),
+        };
+        let scripts: [(PatternId, Vec<(u64, Command)>); 6] = [
+            (
+                PatternId::CancelTree,
+                vec![
+                    (0, Command::SetSeed { seed: 7 }),
+                    (0, Command::Start),
+                    (
+                        300,
+                        Command::SetDeadline {
+                            node: 0,
+                            in_ms: 2_000,
+                        },
+                    ),
+                    (600, Command::Cancel { node: 2 }),
+                ],
+            ),
+            (
+                PatternId::Errgroup,
+                vec![(0, Command::Start), (300, Command::Fail { node: 2 })],
+            ),
+            (
+                PatternId::Pipeline,
+                vec![
+                    (0, live("logs", 0.0)),
+                    (0, Command::Start),
+                    (400, live("min_level", 0.0)),
+                    (1_300, Command::Drain),
+                ],
+            ),
+            (
+                PatternId::PubSub,
+                vec![
+                    (0, live("messages", 12.0)),
+                    (0, Command::Start),
+                    (
+                        500,
+                        Command::Subscribe {
+                            topic: "orders.*".to_owned(),
+                        },
+                    ),
+                ],
+            ),
+            (
+                PatternId::Supervised,
+                vec![(0, Command::Start), (700, Command::Panic { worker: 1 })],
+            ),
+            (
+                PatternId::CircuitBreaker,
+                vec![
+                    (0, live("calls", 40.0)),
+                    (0, Command::Start),
+                    (1_000, live("broken", 1.0)),
+                    (2_500, live("broken", 0.0)),
+                ],
+            ),
+        ];
+        for (pattern, script) in scripts {
+            let first = drive(pattern, &script).await;
+            let commands = recorded(&first);
+            assert_eq!(
+                commands.iter().map(|(_, c)| c).collect::<Vec<_>>(),
+                script.iter().map(|(_, c)| c).collect::<Vec<_>>(),
+                "{pattern}: every command that shapes the run is recorded, in order"
+            );
+            let again = drive(pattern, &commands).await;
+            assert_eq!(first.len(), again.len(), "{pattern}");
+            for (i, (a, b)) in first.iter().zip(&again).enumerate() {
+                assert_eq!(a, b, "{pattern}: event {i} differs");
+            }
+            // The instants matter: the last command 50 ms later is another run.
+            let mut late = commands.clone();
+            if let Some((at, _)) = late.last_mut() {
+                *at += 50;
+            }
+            assert_ne!(drive(pattern, &late).await, first, "{pattern}");
+        }
+    }
+
+    /// Pausing, stepping and the speed change how fast a run is shown, not
+    /// what happens in it: they are not recorded as commands.
+    #[tokio::test(start_paused = true)]
+    async fn only_commands_that_shape_the_run_are_recorded() {
+        let script = [
+            (0, Command::Start),
+            (100, Command::SetSpeed { speed: 2.0 }),
+            (200, Command::Pause),
+            (200, Command::Step { ms: Some(50) }),
+            (200, Command::Resume),
+        ];
+        let log = drive(PatternId::DropBasic, &script).await;
+        assert_eq!(recorded(&log), [(0, Command::Start)]);
+    }
 }

@@ -5,8 +5,8 @@
 //! requested 120 ms ago", "noticed after 300 ms") is tested natively.
 
 use super::present::duration_text;
-use shared::cancellation::params::RequestValuesParams;
 use shared::cancellation::{NodeId, NodeKind, NodeState, TaskEnd, TreeNode, TreeScene};
+use shared::pattern::request_values::RequestValuesParams;
 use shared::{Cause, ParamSet};
 
 /// Up to this many children sit side by side under their parent, joined by

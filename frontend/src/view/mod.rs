@@ -1,12 +1,11 @@
 //! Components. They read the [`Model`] through signals and send commands via
 //! [`crate::net`]; none of them changes the model's runs themselves.
 //!
-//! Each pattern has its view file (`drop_basic.rs`, `cancel_tree.rs`, ...),
-//! composed from its family's shared pieces: `overload.rs` (producer, queue,
-//! workers, drop bin), `tree.rs` (the cancellation tree), `resilience.rs`
-//! (the circuit breaker, the downstream, the attempt timelines) or
-//! `flow.rs` (stages, channels and the items moving through them).
+//! Each family has a folder (`overload`, `cancellation`, `resilience`,
+//! `flow`) with the pieces its views share and one view file per pattern,
+//! listed once in the family's registry (`views!` in the folder's `mod.rs`).
 
+mod cancellation;
 mod chrome;
 mod controls;
 mod counters;
@@ -15,60 +14,81 @@ mod overload;
 mod page;
 mod resilience;
 mod session;
-mod tree;
 
 use crate::net;
 use crate::state::Model;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use shared::{PatternId, RunSnapshot};
+use shared::{Family, PatternId, RunSnapshot};
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
 
-/// Declares every pattern's view, one line each: its module, its component
-/// and its pattern. The component takes the run's id as `run`.
+/// Declares a family's views, one line each: the module (a file in the
+/// family's folder), its component and its pattern. The component takes
+/// the run's id as `run`.
 macro_rules! views {
     ($($module:ident :: $component:ident => $pattern:ident,)+) => {
         $(mod $module;)+
 
-        /// The pattern's own view of `run`.
-        pub(crate) fn scene(pattern: PatternId, run: String) -> AnyView {
+        /// The family's patterns, each with a view.
+        pub(crate) const PATTERNS: &[shared::PatternId] = &[$(shared::PatternId::$pattern),+];
+
+        /// The view of `run`, if its pattern is one of the family's.
+        pub(crate) fn scene(
+            pattern: shared::PatternId,
+            run: String,
+        ) -> Option<leptos::prelude::AnyView> {
+            use leptos::prelude::*;
             match pattern {
-                $(PatternId::$pattern => {
+                $(shared::PatternId::$pattern => {
                     use $module::$component;
-                    view! { <$component run /> }.into_any()
+                    Some(view! { <$component run /> }.into_any())
                 })+
+                _ => None,
             }
         }
     };
 }
+pub(crate) use views;
 
-views! {
-    drop_basic::DropBasic => DropBasic,
-    drop_priority::DropPriority => DropPriority,
-    drop_adaptive::DropAdaptive => DropAdaptive,
-    drop_blocking::DropBlocking => DropBlocking,
-    cancel_workers::CancelWorkers => CancelWorkers,
-    cancel_tree::CancelTree => CancelTree,
-    request_values::RequestValues => RequestValues,
-    errgroup::Errgroup => Errgroup,
-    timeout::Timeout => Timeout,
-    graceful_shutdown::GracefulShutdown => GracefulShutdown,
-    cancel_fanout::CancelFanout => CancelFanout,
-    circuit_breaker::CircuitBreaker => CircuitBreaker,
-    retry_backoff::RetryBackoff => RetryBackoff,
-    resilient_pool::ResilientPool => ResilientPool,
-    basics::Basics => Basics,
-    worker_pool::WorkerPool => WorkerPool,
-    fan_out_fan_in::FanOutFanIn => FanOutFanIn,
-    pipeline::Pipeline => Pipeline,
-    tee::Tee => Tee,
-    rate_limit::RateLimit => RateLimit,
-    semaphore::Semaphore => Semaphore,
-    pub_sub::PubSub => PubSub,
-    singleflight::Singleflight => Singleflight,
-    supervised::Supervised => Supervised,
+/// The patterns `family` has views for.
+const fn family_views(family: Family) -> &'static [PatternId] {
+    match family {
+        Family::Overload => overload::PATTERNS,
+        Family::Cancellation => cancellation::PATTERNS,
+        Family::Resilience => resilience::PATTERNS,
+        Family::Flow => flow::PATTERNS,
+    }
+}
+
+/// Every pattern has a view in its family's registry, or the frontend
+/// does not compile.
+const _: () = {
+    let mut i = 0;
+    while i < PatternId::COUNT {
+        let pattern = PatternId::ALL[i];
+        let views = family_views(pattern.family());
+        let mut found = false;
+        let mut j = 0;
+        while j < views.len() {
+            found |= views[j] as usize == pattern as usize;
+            j += 1;
+        }
+        assert!(found, "a pattern has no view in its family's registry");
+        i += 1;
+    }
+};
+
+/// The pattern's own view of `run`.
+pub(crate) fn scene(pattern: PatternId, run: String) -> AnyView {
+    match pattern.family() {
+        Family::Overload => overload::scene(pattern, run),
+        Family::Cancellation => cancellation::scene(pattern, run),
+        Family::Resilience => resilience::scene(pattern, run),
+        Family::Flow => flow::scene(pattern, run),
+    }
+    .unwrap_or_else(|| unreachable!("checked when compiled: {pattern} has a view"))
 }
 
 /// Reactive text (or attribute value). Every call site shares one closure

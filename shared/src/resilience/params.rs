@@ -1,10 +1,11 @@
-//! The failure-and-recovery patterns' parameters. The breaker, the retry
-//! policy and the downstream are machinery several patterns share, so their
-//! parameters are groups, declared once and read whole.
+//! What the failure-and-recovery patterns share in their parameters. The
+//! breaker, the retry policy and the downstream are machinery several
+//! patterns share, so their parameters are groups, declared once and read
+//! whole. Each pattern's parameters are in `crate::pattern`.
 
 use super::FailureKind;
 use crate::param_set;
-use crate::params::{Group, Spec, Value};
+use crate::params::{Spec, Value};
 use std::time::Duration;
 
 /// A choice parameter's value picks the kind at that index of
@@ -58,44 +59,6 @@ param_set! {
         failure_type: FailureKind =
             Spec::choice("Failure type", KINDS, FailureKind::Network as usize).live(),
         broken: bool = BROKEN,
-    }
-}
-
-param_set! {
-    /// `circuit-breaker`: calls at a steady pace through a breaker.
-    pub struct CircuitBreakerParams {
-        calls: u32 = Spec::whole("Calls (0 = endless)", "calls", 0.0, 10_000.0, 0.0),
-        interval_ms: Duration = Spec::ms("One call every", 10.0, 2_000.0, 100.0).live(),
-        breaker: BreakerParams = Group,
-        downstream: DownstreamParams = Group,
-    }
-}
-
-param_set! {
-    /// `retry-backoff`: clients retrying against a downstream of limited
-    /// capacity.
-    pub struct RetryBackoffParams {
-        clients: u32 = Spec::whole("Clients", "clients", 1.0, 32.0, 12.0),
-        retry: RetryParams = Group,
-        downstream: DownstreamParams = Group,
-        /// Calls served at once; those beyond are refused.
-        capacity: u32 = Spec::whole("Downstream capacity", "calls", 1.0, 32.0, 4.0).live(),
-    }
-}
-
-param_set! {
-    /// `resilient-pool`: workers with retries and one breaker, under an
-    /// overall deadline.
-    pub struct ResilientPoolParams {
-        workers: u32 = Spec::whole("Workers", "workers", 1.0, 8.0, 3.0),
-        tasks: usize = Spec::whole("Tasks", "tasks", 1.0, 70.0, 7.0),
-        deadline_ms: Duration = Spec::ms("Overall deadline", 1_000.0, 60_000.0, 10_000.0),
-        breaker: BreakerParams = Group,
-        retry: RetryParams = Group,
-        broken: bool = BROKEN,
-        /// Every task kind's failure rate, scaled.
-        failure_scale_pct: f64 =
-            Spec::whole("Failure rates, % of the seed's", "%", 0.0, 300.0, 100.0).live(),
     }
 }
 

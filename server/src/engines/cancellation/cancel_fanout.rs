@@ -8,7 +8,7 @@
 
 use crate::engines::{About, Ctx};
 use super::tree::{NodeKind, ROOT, Tree};
-use shared::cancellation::params::CancelFanoutParams;
+use shared::pattern::cancel_fanout::CancelFanoutParams;
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
 

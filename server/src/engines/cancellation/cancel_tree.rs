@@ -10,7 +10,7 @@
 
 use crate::engines::{About, Ctx};
 use super::tree::{NodeKind, ROOT, Tree};
-use shared::cancellation::params::CancelTreeParams;
+use shared::pattern::cancel_tree::CancelTreeParams;
 use tokio_util::task::TaskTracker;
 
 pub const ABOUT: About = About {

@@ -10,7 +10,7 @@
 use crate::engines::{About, Ctx, Settings};
 use super::tree::{Cause, NodeId, NodeKind, ROOT, Stopped, Tree};
 use rand::Rng;
-use shared::cancellation::params::CancelWorkersParams;
+use shared::pattern::cancel_workers::CancelWorkersParams;
 use shared::TaskEnd;
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 
 use crate::engines::{About, Ctx};
 use super::tree::{Cause, NodeId, NodeKind, ROOT, Tree};
-use shared::cancellation::params::ErrgroupParams;
+use shared::pattern::errgroup::ErrgroupParams;
 use shared::cancellation::TaskEnd;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

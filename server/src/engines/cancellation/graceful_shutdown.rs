@@ -12,7 +12,7 @@
 
 use crate::engines::{About, Ctx, Settings};
 use super::tree::{Cause, NodeId, NodeKind, ROOT, Tree};
-use shared::cancellation::params::GracefulShutdownParams;
+use shared::pattern::graceful_shutdown::GracefulShutdownParams;
 use shared::cancellation::{Phase, TaskEnd};
 use shared::CancellationEvent;
 use std::sync::Arc;

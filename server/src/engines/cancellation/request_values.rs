@@ -10,7 +10,7 @@
 
 use crate::engines::{About, Ctx};
 use super::tree::{NodeKind, ROOT, Tree};
-use shared::cancellation::params::RequestValuesParams;
+use shared::pattern::request_values::RequestValuesParams;
 use shared::cancellation::TaskEnd;
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 
 use crate::engines::{About, Ctx};
 use super::tree::{NodeId, NodeKind, ROOT, Tree};
-use shared::cancellation::params::TimeoutParams;
+use shared::pattern::timeout::TimeoutParams;
 use shared::cancellation::TaskEnd;
 use std::time::Duration;
 use tokio::sync::oneshot;

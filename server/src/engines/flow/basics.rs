@@ -10,7 +10,7 @@ use super::pipe::{Flow, Pipe, PipeRx, feed};
 use crate::engines::{About, Ctx, Settings};
 use crate::clock::Clock;
 use rand::Rng;
-use shared::flow::params::BasicsParams;
+use shared::pattern::basics::BasicsParams;
 use shared::{ChannelId, Event, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
 use std::sync::Arc;
 use std::time::Duration;

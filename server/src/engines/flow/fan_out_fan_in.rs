@@ -11,7 +11,7 @@ use super::pipe::{Flow, Pipe, PipeRx, Sent, feed};
 use crate::engines::{About, Ctx};
 use crate::clock::Clock;
 use rand::Rng;
-use shared::flow::params::FanOutFanInParams;
+use shared::pattern::fan_out_fan_in::FanOutFanInParams;
 use shared::{ChannelId, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
 use std::sync::Arc;
 use std::time::Duration;

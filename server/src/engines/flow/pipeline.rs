@@ -13,7 +13,7 @@ use crate::engines::{About, Ctx, Order, OrderError, Settings};
 use crate::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shared::flow::params::PipelineParams;
+use shared::pattern::pipeline::PipelineParams;
 use shared::{ChannelId, Command, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use crate::engines::{About, Ctx, Order, OrderError, Settings};
 use crate::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shared::flow::params::PubSubParams;
+use shared::pattern::pub_sub::PubSubParams;
 use shared::flow::topic;
 use shared::{Command, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
 use std::collections::BTreeMap;

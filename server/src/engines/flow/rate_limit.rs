@@ -11,7 +11,7 @@ use super::pipe::{Flow, Pipe, PipeRx};
 use crate::engines::{About, Ctx, Settings};
 use crate::clock::Clock;
 use crate::sink::Sink;
-use shared::flow::params::RateLimitParams;
+use shared::pattern::rate_limit::RateLimitParams;
 use shared::{Event, FlowEvent, ItemEnd, ItemId, StageId, StageRole, StageSpec};
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::engines::{About, Ctx, Settings};
 use crate::clock::Clock;
 use crate::sink::{Recorder, Sink};
 use rand::Rng;
-use shared::flow::params::SemaphoreParams;
+use shared::pattern::semaphore::SemaphoreParams;
 use shared::{Event, FlowEvent, ItemEnd, ItemId, StageId, StageRole, StageSpec};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

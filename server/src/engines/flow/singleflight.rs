@@ -11,7 +11,7 @@ use crate::engines::{About, Ctx};
 use crate::clock::Clock;
 use crate::sink::{Recorder, Sink};
 use rand::Rng;
-use shared::flow::params::SingleflightParams;
+use shared::pattern::singleflight::SingleflightParams;
 use shared::{Event, FlowEvent, ItemEnd, ItemId, StageId, StageRole, StageSpec};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

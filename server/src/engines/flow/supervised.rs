@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::sink::Sink;
 use rand::Rng;
 use rand::rngs::StdRng;
-use shared::flow::params::SupervisedParams;
+use shared::pattern::supervised::SupervisedParams;
 use shared::{ChannelId, Command, FlowEvent, ItemEnd, ItemId, StageId, StageRole, StageSpec};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

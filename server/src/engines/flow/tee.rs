@@ -9,7 +9,7 @@
 use super::pipe::{Flow, Pipe, PipeRx, Sent};
 use crate::engines::{About, Ctx, Settings};
 use crate::clock::Clock;
-use shared::flow::params::TeeParams;
+use shared::pattern::tee::TeeParams;
 use shared::{ChannelId, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
 use std::sync::Arc;
 use std::time::Duration;

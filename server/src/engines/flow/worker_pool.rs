@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::sink::Sink;
 use rand::Rng;
 use rand::rngs::StdRng;
-use shared::flow::params::WorkerPoolParams;
+use shared::pattern::worker_pool::WorkerPoolParams;
 use shared::{ChannelId, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

@@ -10,7 +10,7 @@
 use super::load::{Pace, SimTask, spawn_workers};
 use crate::engines::{About, Ctx, Settings};
 use rand::Rng;
-use shared::overload::params::DropAdaptiveParams;
+use shared::pattern::drop_adaptive::DropAdaptiveParams;
 use shared::{DropReason, LoadLevel, OverloadEvent, Task, TaskKind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 const KINDS: [TaskKind; 3] = [TaskKind::Batch, TaskKind::Realtime, TaskKind::Maintenance];
+
+super::load::load!(DropAdaptiveParams);
 
 pub const ABOUT: About = About {
     title: "Adaptive drop",

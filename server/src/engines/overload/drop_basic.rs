@@ -8,7 +8,7 @@
 use super::load::{Pace, SimTask, spawn_workers};
 use crate::engines::{About, Ctx};
 use rand::Rng;
-use shared::overload::params::DropBasicParams;
+use shared::pattern::drop_basic::DropBasicParams;
 use shared::{DropReason, OverloadEvent, Task, TaskKind};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
@@ -20,6 +20,8 @@ const KINDS: [TaskKind; 4] = [
     TaskKind::Report,
     TaskKind::Backup,
 ];
+
+super::load::load!(DropBasicParams);
 
 pub const ABOUT: About = About {
     title: "Drop when full",

@@ -8,7 +8,7 @@
 
 use super::load::{Pace, SimTask, TaskSource, spawn_workers};
 use crate::engines::{About, Ctx};
-use shared::overload::params::DropPriorityParams;
+use shared::pattern::drop_priority::DropPriorityParams;
 use shared::{DropReason, OverloadEvent, Task, TaskKind};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,6 +22,8 @@ const ROTATION: [(TaskKind, u8); 3] = [
 ];
 /// A newcomer at or above this priority may evict a queued task.
 pub const EVICTS_AT: u8 = 7;
+
+super::load::load!(DropPriorityParams);
 
 pub const ABOUT: About = About {
     title: "Drop by priority",

@@ -10,7 +10,6 @@
 use crate::clock::Clock;
 use crate::engines::Ctx;
 use crate::sink::Sink;
-use shared::overload::params::{DropAdaptiveParams, DropBasicParams, DropPriorityParams};
 use shared::{Outcome, OverloadEvent, ParamSet, Task};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -49,21 +48,22 @@ pub trait Load: ParamSet {
     fn interval(&self) -> Duration;
 }
 
+/// Implements [`Load`] for a pattern's parameters that have the `tasks`
+/// and `interval_ms` fields every overload pattern has.
 macro_rules! load {
-    ($($params:ty),+) => {
-        $(impl Load for $params {
+    ($params:ty) => {
+        impl $crate::engines::overload::load::Load for $params {
             fn tasks(&self) -> u32 {
                 self.tasks
             }
 
-            fn interval(&self) -> Duration {
+            fn interval(&self) -> std::time::Duration {
                 self.interval_ms
             }
-        })+
+        }
     };
 }
-
-load!(DropBasicParams, DropPriorityParams, DropAdaptiveParams);
+pub(crate) use load;
 
 /// The producer's schedule: which task comes next, and when.
 #[derive(Debug)]

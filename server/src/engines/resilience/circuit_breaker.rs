@@ -10,7 +10,7 @@ use super::breaker::SharedBreaker;
 use super::downstream::{Controls, Downstream, Request};
 use super::retry::{Caller, Job, run_job};
 use crate::engines::{About, Ctx, Settings};
-use shared::resilience::params::CircuitBreakerParams;
+use shared::pattern::circuit_breaker::CircuitBreakerParams;
 use shared::{JobSpec, ResilienceEvent};
 use std::sync::Arc;
 use std::time::Duration;

@@ -224,7 +224,8 @@ mod tests {
     use super::*;
 
     use shared::Params;
-    use shared::resilience::params::{ResilientPoolParams, RetryBackoffParams};
+    use shared::pattern::resilient_pool::ResilientPoolParams;
+    use shared::pattern::retry_backoff::RetryBackoffParams;
     use tokio::sync::watch;
 
     fn params(pairs: &[(&str, f64)]) -> Settings {

@@ -12,7 +12,7 @@ use super::breaker::SharedBreaker;
 use super::downstream::{Controls, Downstream, Profile, Request};
 use super::retry::{Caller, Job, run_job};
 use crate::engines::{About, Ctx, Settings};
-use shared::resilience::params::ResilientPoolParams;
+use shared::pattern::resilient_pool::ResilientPoolParams;
 use shared::{FailureKind, JobOutcome, JobSpec, ResilienceEvent};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -11,7 +11,8 @@
 use super::downstream::{Controls, Downstream, Request};
 use super::retry::{Caller, Job, run_job};
 use crate::engines::{About, Ctx, Settings};
-use shared::resilience::params::{MAX_RETRIES, RetryBackoffParams};
+use shared::pattern::retry_backoff::RetryBackoffParams;
+use shared::resilience::params::{MAX_RETRIES};
 use shared::{JobSpec, ResilienceEvent};
 use tokio_util::task::TaskTracker;
 
