@@ -261,19 +261,24 @@ impl Clock {
     }
 
     /// While paused, lets virtual time flow `by` further (on top of a step
-    /// still in progress), then stand still again. Returns false if the clock
-    /// is not paused.
-    pub fn step(&self, by: Duration) -> bool {
+    /// still in progress), then stand still again. Returns the virtual time
+    /// the step ends at, or `None` if the clock is not paused.
+    pub fn step(&self, by: Duration) -> Option<Duration> {
         let now = Instant::now();
-        let mut stepped = false;
+        let mut until = None;
         self.repace(|p| {
             if p.paused {
                 let from = p.step_to.unwrap_or(now).max(now);
                 p.step_to = Some(from + by);
-                stepped = true;
+                until = Some(from + by);
             }
         });
-        stepped
+        until.map(|at| whole_ms(at.saturating_duration_since(self.epoch())))
+    }
+
+    /// Whether time may flow: an engine is running.
+    pub fn is_active(&self) -> bool {
+        self.pace().active
     }
 
     /// Ends the pacer: the run is gone.

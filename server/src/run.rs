@@ -323,6 +323,28 @@ impl Run {
         });
     }
 
+    /// Tells viewers the clock when a step ends, so a step that ends
+    /// between events still moves the time they read. An idle run's time
+    /// stands still, so a step of one shows nothing.
+    fn show_step_end(&self, until: Duration) {
+        let clock = self.core.clock.clone();
+        if !clock.is_active() {
+            return;
+        }
+        let sink = self.sink();
+        tokio::spawn(async move {
+            clock.sleep_until(until).await;
+            // Still the same run, paused where the step ended (not
+            // restarted or resumed meanwhile).
+            if clock.is_paused() && clock.now() == until {
+                sink.emit(RunEvent::Clock {
+                    speed: clock.speed(),
+                    paused: true,
+                });
+            }
+        });
+    }
+
     /// Lets a paused clock run again, and tells viewers.
     fn resume_clock(&self) {
         if self.core.clock.is_paused() {
@@ -397,9 +419,8 @@ impl Run {
                 if by.is_zero() || by > MAX_STEP {
                     return Err(CommandError::Step(ms.unwrap_or_default()));
                 }
-                if !self.core.clock.step(by) {
-                    return Err(CommandError::NotPaused);
-                }
+                let until = self.core.clock.step(by).ok_or(CommandError::NotPaused)?;
+                self.show_step_end(until);
             }
             Command::SetSpeed { speed } => {
                 let milli = speed_milli(speed).ok_or(CommandError::Speed(speed))?;
@@ -972,5 +993,27 @@ mod tests {
         ];
         let log = drive(PatternId::DropBasic, &script).await;
         assert_eq!(recorded(&log), [(0, Command::Start)]);
+    }
+    /// A step that ends between events still moves the clock viewers read:
+    /// the run reports its clock at the instant the step ends.
+    #[tokio::test(start_paused = true)]
+    async fn the_end_of_a_step_is_reported_at_its_instant() {
+        let tracker = TaskTracker::new();
+        let run = run_of(PatternId::CancelTree, &tracker);
+        run.command(Command::Start).await.expect("start");
+        run.command(Command::Pause).await.expect("pause");
+        run.take_pending();
+        run.command(Command::Step { ms: Some(250) })
+            .await
+            .expect("step");
+        tokio::time::sleep(Duration::from_millis(260)).await;
+        let clocks: Vec<u64> = run
+            .take_pending()
+            .into_iter()
+            .filter(|e| matches!(e.event, Event::Run(RunEvent::Clock { paused: true, .. })))
+            .map(|e| e.at_ms)
+            .collect();
+        assert_eq!(clocks, [250]);
+        assert_eq!(run.snapshot().clock.now_ms, 250);
     }
 }

@@ -79,7 +79,6 @@ impl ApiError {
             ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::Malformed { status, .. } => match *status {
-                StatusCode::PAYLOAD_TOO_LARGE => (*status, "body_too_large"),
                 StatusCode::REQUEST_TIMEOUT => (*status, "body_timeout"),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => (*status, "not_json"),
                 StatusCode::UNPROCESSABLE_ENTITY => (*status, "invalid_body"),
@@ -127,12 +126,12 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
-        let message = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => return ApiError::TooLarge,
-            _ => rejection.body_text(),
-        };
-        ApiError::Malformed { status, message }
+        // Bodies are read whole, under their size limit, before this (see
+        // `body`): what is left to reject is the JSON or its content type.
+        ApiError::Malformed {
+            status: rejection.status(),
+            message: rejection.body_text(),
+        }
     }
 }
 
