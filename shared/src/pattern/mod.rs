@@ -163,8 +163,7 @@ pub struct PatternInfo {
 
 impl PatternId {
     /// Whether a run of the pattern takes `command`: the one place that
-    /// decides, for the server that refuses the others and the browser that
-    /// offers only these.
+    /// decides. The server refuses the others before doing anything.
     pub fn takes(self, command: &Command) -> bool {
         match command.target() {
             Target::Run => true,
