@@ -124,6 +124,8 @@ struct RunEntry {
     replay: Mutex<Replay>,
     /// Made with `POST /api/runs`, so it may be deleted and reclaimed.
     made: bool,
+    /// In a classroom session, the student whose run this is.
+    owner: Option<String>,
     /// The last time a request named this run.
     touched: Mutex<Instant>,
     /// Streams following this run by name.
@@ -208,11 +210,17 @@ impl Hub {
     }
 
     fn insert(&self, id: String, pattern: PatternId) {
-        let entry = self.entry(id.clone(), pattern, false);
+        let entry = self.entry(id.clone(), pattern, false, None);
         self.write_runs().insert(id, entry);
     }
 
-    fn entry(&self, id: String, pattern: PatternId, made: bool) -> Arc<RunEntry> {
+    fn entry(
+        &self,
+        id: String,
+        pattern: PatternId,
+        made: bool,
+        owner: Option<String>,
+    ) -> Arc<RunEntry> {
         let host = match self.config.hosting {
             Hosting::OwnThread => Run::new,
             Hosting::CurrentRuntime => Run::on_current_runtime,
@@ -228,6 +236,7 @@ impl Hub {
             run: Arc::new(run),
             replay: Mutex::default(),
             made,
+            owner,
             touched: Mutex::new(Instant::now()),
             watchers: AtomicUsize::new(0),
         };
@@ -242,10 +251,15 @@ impl Hub {
         self.runs.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new run of `pattern`, named `<pattern>-<n>`.
+    /// A new run of `pattern`, named `<pattern>-<n>`, belonging to `owner`
+    /// (a student in a classroom session) or shared (`None`).
     /// Names are never reused: a tab still holding a deleted run's name
     /// cannot command another run by mistake.
-    pub fn create(&self, pattern: PatternId) -> Result<Arc<Run>, TooManyRuns> {
+    pub fn create(
+        &self,
+        pattern: PatternId,
+        owner: Option<String>,
+    ) -> Result<Arc<Run>, TooManyRuns> {
         if self.read_runs().len() >= MAX_RUNS {
             return Err(TooManyRuns);
         }
@@ -255,7 +269,7 @@ impl Hub {
             *n += 1;
             format!("{pattern}-{n}")
         };
-        let entry = self.entry(id.clone(), pattern, true);
+        let entry = self.entry(id.clone(), pattern, true, owner);
         let run = Arc::clone(&entry.run);
         let mut runs = self.write_runs();
         // Checked again where it counts: two requests may have raced here.
@@ -341,6 +355,23 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Whose run `id` is: `None` if there is no such run, `Some(None)` for
+    /// a shared one.
+    pub fn owner(&self, id: &str) -> Option<Option<String>> {
+        self.read_runs().get(id).map(|e| e.owner.clone())
+    }
+
+    /// Every student's runs, by student.
+    pub fn sandboxes(&self) -> BTreeMap<String, Vec<String>> {
+        let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (id, entry) in self.read_runs().iter() {
+            if let Some(owner) = &entry.owner {
+                owned.entry(owner.clone()).or_default().push(id.clone());
+            }
+        }
+        owned
     }
 
     pub fn list(&self) -> Vec<RunSummary> {

@@ -3,15 +3,16 @@
 //!
 //! # Layout
 //!
+//! - [`classroom`]: a classroom session: roles, students' runs, following
+//!   the presenter, questions.
 //! - [`clock`]: each run's virtual clock (speed, pause, step).
-//! - [`engines`]: one file per pattern, all with the same entry point.
+//! - [`engines`]: one folder per family, one file per pattern, all with the
+//!   same entry point.
 //! - [`run`]: a live instance of a pattern: its thread and paused runtime,
 //!   lifecycle, commands.
 //! - [`sink`]: what engines record through: the fold of a run's events.
 //! - [`hub`]: every run, and the per-frame event stream to viewers.
 //! - [`preview`]: the scene a run will open with, drawn before it starts.
-//! - [`tree`]: a cancellation-token tree that records why each node was
-//!   cancelled.
 //! - [`http`]: the JSON API, the SSE endpoint and the embedded browser app,
 //!   behind the checks on who may reach them.
 //! - [`listen`]: the accept loop: connection limits, timeouts, and a
@@ -19,6 +20,7 @@
 //!
 //! [`serve`] puts them together on a listener until a shutdown token fires.
 
+pub mod classroom;
 pub mod clock;
 pub mod engines;
 pub mod http;
@@ -30,8 +32,10 @@ pub mod sink;
 
 pub use http::{Access, AppState, app};
 
+use classroom::Classroom;
 use hub::{Hub, HubConfig};
 use listen::Limits;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +53,8 @@ pub struct Config {
     pub access: Access,
     pub limits: Limits,
     pub hub: HubConfig,
+    /// The classroom session, if the server runs one.
+    pub classroom: Option<Arc<Classroom>>,
 }
 
 /// Serves the dashboard on `listener` until `shutdown` is cancelled. Then the
@@ -58,9 +64,17 @@ pub struct Config {
 pub async fn serve(listener: TcpListener, shutdown: CancellationToken, config: Config) {
     let tracker = TaskTracker::new();
     let hub = Hub::with_config(shutdown.clone(), tracker.clone(), config.hub);
+    if let Some(class) = &config.classroom {
+        tracker.spawn(reclaim_sandboxes(
+            Arc::clone(class),
+            hub.clone(),
+            shutdown.clone(),
+        ));
+    }
     let router = app(AppState {
         hub: hub.clone(),
         access: config.access,
+        classroom: config.classroom,
     });
     listen::accept_until(listener, router, &config.limits, &shutdown).await;
     let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE - listen::CONNECTION_GRACE;
@@ -74,5 +88,26 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken, config: C
             still_running = tracker.len(),
             "engines did not stop in time"
         );
+    }
+}
+
+/// Deletes the runs of students who have been gone for
+/// [`classroom::OWNER_GONE_AFTER`], so a slot is never lost to a closed laptop.
+async fn reclaim_sandboxes(class: Arc<Classroom>, hub: Arc<Hub>, shutdown: CancellationToken) {
+    let every = classroom::OWNER_GONE_AFTER / 8;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let gone = class.gone(tokio::time::Instant::now());
+        let owned = hub.sandboxes();
+        for student in gone {
+            for run in owned.get(&student).into_iter().flatten() {
+                if hub.remove(run).await.is_ok() {
+                    tracing::info!(run = %run, "reclaimed the run of a student who left");
+                }
+            }
+        }
     }
 }

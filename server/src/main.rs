@@ -2,11 +2,13 @@
 
 use anyhow::Context;
 use clap::Parser;
+use server::classroom::{self, Classroom};
 use server::hub::{HubConfig, MAX_REPLAY_BYTES};
 use server::listen::Limits;
 use server::{Access, Config};
 use std::io::IsTerminal;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +44,12 @@ struct Cli {
     /// Bytes of recent events kept per run for viewers that reconnect.
     #[arg(long, default_value_t = HubConfig::default().replay_bytes, value_parser = replay_bytes)]
     replay_bytes: usize,
+    /// Run a classroom session: the presenter (who opens the printed
+    /// presenter URL) drives the shared runs; everyone else follows, answers
+    /// questions and forks runs of their own. Implied by a bind beyond
+    /// loopback.
+    #[arg(long, env = "DASHBOARD_CLASSROOM")]
+    classroom: bool,
     /// Minutes a run made through the API may stand unused before it is deleted.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1440))]
     reclaim_minutes: u64,
@@ -80,7 +88,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}:{}", cli.bind, cli.port))?;
     let addr = listener.local_addr()?;
-    println!("Concurrency dashboard: http://{addr}/");
+    let classroom = (cli.classroom || !addr.ip().is_loopback()).then(|| session(addr));
+    if classroom.is_none() {
+        println!("Concurrency dashboard: http://{addr}/");
+    }
 
     let config = Config {
         access: Access::allowing(cli.allow_hosts),
@@ -93,12 +104,50 @@ async fn main() -> anyhow::Result<()> {
             reclaim_after: Duration::from_secs(cli.reclaim_minutes * 60),
             ..HubConfig::default()
         },
+        classroom,
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server::serve(listener, shutdown, config).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts a classroom session and prints how to join it: the presenter's
+/// URL with its token, the students' URL and its QR code.
+fn session(addr: SocketAddr) -> Arc<Classroom> {
+    let joins = classroom::join_addresses(addr);
+    let join = classroom::url(joins[0]);
+    let class = Classroom::new(join.clone());
+    let presenter = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), addr.port());
+    let presenter = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        presenter
+    } else {
+        addr
+    };
+    println!("Concurrency dashboard, classroom session");
+    println!();
+    println!("  Presenter (open on this machine; keep it to yourself):");
+    println!(
+        "    {}?token={}",
+        classroom::url(presenter),
+        class.token().reveal()
+    );
+    println!();
+    println!("  Students join at:");
+    println!("    {join}");
+    for other in &joins[1..] {
+        println!("    {} (another network)", classroom::url(*other));
+    }
+    if addr.ip().is_loopback() {
+        println!(
+            "    (listening on this machine only: start with --bind 0.0.0.0 to let the room in)"
+        );
+    }
+    println!();
+    print!("{}", classroom::qr_text(&join));
+    println!();
+    class
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM, and exits the process on the

@@ -14,6 +14,7 @@
 //! live view can never disagree.
 
 pub mod cancellation;
+pub mod classroom;
 pub mod clock;
 pub mod command;
 pub mod event;

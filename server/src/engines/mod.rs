@@ -20,6 +20,7 @@ use crate::sink::Sink;
 use cancellation::tree::Tree;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use shared::classroom::{Prepared, Question};
 use shared::{Command, Family, ParamSet, Params, PatternId, PatternInfo};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -147,6 +148,32 @@ pub struct About {
     pub summary: &'static str,
     /// Something to try with the controls.
     pub try_this: &'static str,
+    /// What a presenter may ask the room about the seed scenario.
+    pub questions: &'static [Prompt],
+}
+
+/// A question about what happens next in the seed scenario, asked around
+/// `at_ms`.
+#[derive(Debug)]
+pub struct Prompt {
+    pub at_ms: u64,
+    pub text: &'static str,
+    pub choices: &'static [&'static str],
+    /// The index of the right choice.
+    pub answer: usize,
+}
+
+impl Prompt {
+    pub fn prepared(&self) -> Prepared {
+        Prepared {
+            at_ms: self.at_ms,
+            question: Question {
+                text: self.text.to_owned(),
+                choices: self.choices.iter().map(|c| (*c).to_owned()).collect(),
+                answer: self.answer,
+            },
+        }
+    }
 }
 
 /// An engine's entry point, boxed so that every pattern's has one type.
@@ -222,6 +249,7 @@ pub fn info(pattern: PatternId) -> PatternInfo {
         summary: about.summary.to_owned(),
         try_this: about.try_this.to_owned(),
         params: pattern.specs(),
+        questions: about.questions.iter().map(Prompt::prepared).collect(),
     }
 }
 
@@ -481,6 +509,22 @@ pub(crate) mod trial {
 
         pub fn pick<T>(&self, f: impl Fn(&Event) -> Option<T>) -> Vec<T> {
             self.events.iter().filter_map(|e| f(&e.event)).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_offers_one_to_three_sound_questions() {
+        for pattern in PatternId::ALL {
+            let questions = info(pattern).questions;
+            assert!((1..=3).contains(&questions.len()), "{pattern}");
+            for q in questions {
+                assert_eq!(q.question.problem(), None, "{pattern}: {q:?}");
+            }
         }
     }
 }

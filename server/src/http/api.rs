@@ -2,20 +2,25 @@
 
 use super::guard::Untrusted;
 use super::{ApiError, AppState};
+use crate::classroom::{Caller, ClassError, MAX_SANDBOXES};
+use crate::classroom::{Classroom, Seen};
 use crate::engines;
 use crate::hub::MAX_RUNS;
+use crate::hub::Viewer;
 use crate::run::Run;
 use axum::Json;
 use axum::extract::OriginalUri;
 use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
+use axum::response::sse::Event as SseEvent;
 use axum::response::sse::{KeepAlive, Sse};
 use serde::Deserialize;
 use shared::{Command, Cursor, PatternId, PatternInfo, RunSnapshot};
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// `Json`, refusing with our JSON error instead of axum's plain text.
 #[derive(Debug, FromRequest)]
@@ -46,16 +51,40 @@ pub struct NewRun {
     pattern: String,
 }
 
+/// A new run of a pattern. In a classroom session a student's run is a
+/// sandbox of their own: a fork of the pattern's shared run (its
+/// parameters and seed), which only they and the presenter command.
 pub async fn create_run(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(new): ApiJson<NewRun>,
 ) -> Result<(StatusCode, Json<RunSnapshot>), ApiError> {
     let pattern = PatternId::parse(&new.pattern).ok_or(ApiError::UnknownPattern(new.pattern))?;
-    let run = state.hub.create(pattern)?;
+    let owner = match state.caller(&headers)? {
+        None | Some(Caller::Presenter) => None,
+        Some(Caller::Anonymous) => return Err(ClassError::NoIdentity.into()),
+        Some(Caller::Student(id)) => {
+            let held = state.hub.sandboxes().get(&id).map_or(0, Vec::len);
+            if held >= MAX_SANDBOXES {
+                return Err(ClassError::TooManySandboxes.into());
+            }
+            Some(id)
+        }
+    };
+    let forked = owner.is_some();
+    let run = state.hub.create(pattern, owner)?;
+    if forked && let Some(shared) = state.hub.get(pattern.as_str()) {
+        let from = shared.snapshot();
+        run.command(Command::SetSeed { seed: from.seed }).await?;
+        if !from.params.is_empty() {
+            let params = from.params;
+            run.command(Command::SetParams { params }).await?;
+        }
+    }
     Ok((StatusCode::CREATED, Json(run.snapshot())))
 }
 
-fn find(state: &AppState, id: &str) -> Result<Arc<Run>, ApiError> {
+pub(super) fn find(state: &AppState, id: &str) -> Result<Arc<Run>, ApiError> {
     state
         .hub
         .get(id)
@@ -67,7 +96,10 @@ fn find(state: &AppState, id: &str) -> Result<Arc<Run>, ApiError> {
 pub async fn delete_run(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
+    let caller = state.caller(&headers)?;
+    state.may_command(caller.as_ref(), &id)?;
     state.hub.remove(&id).await?;
     tracing::info!(run = %Untrusted(&id), "run deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -83,9 +115,12 @@ pub async fn get_run(
 pub async fn command(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
     ApiJson(command): ApiJson<Command>,
 ) -> Result<Json<RunSnapshot>, ApiError> {
     let run = find(&state, &id)?;
+    let caller = state.caller(&headers)?;
+    state.may_command(caller.as_ref(), &id)?;
     tracing::info!(run = %id, command = %Untrusted(&format!("{command:?}")), "command");
     let snapshot = run.command(command).await?;
     // What the command did goes out now rather than at the end of the
@@ -118,12 +153,72 @@ pub async fn events(
         .and_then(|v| v.to_str().ok())
         .map(Cursor::parse)
         .unwrap_or_default();
+    let caller = state.caller(&headers)?;
     let viewer = state.hub.viewer(runs, resume);
-    let stream = futures_util::stream::unfold(viewer, |mut viewer| async move {
-        let message = viewer.next().await?;
-        Some((Ok(message), viewer))
+    let class = match (&state.classroom, caller) {
+        (Some(room), Some(caller)) => Some(ClassFeed::new(room, caller)),
+        _ => None,
+    };
+    let feed = Feed { viewer, class };
+    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
+        let message = feed.next().await?;
+        Some((Ok(message), feed))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// One viewer's stream: the runs' messages, and in a classroom session the
+/// session as this viewer sees it whenever it changes.
+struct Feed {
+    viewer: Viewer,
+    class: Option<ClassFeed>,
+}
+
+struct ClassFeed {
+    room: Arc<Classroom>,
+    caller: Caller,
+    changes: watch::Receiver<u64>,
+    /// Counts this stream as watching while it lasts.
+    _seen: Seen,
+}
+
+impl ClassFeed {
+    fn new(room: &Arc<Classroom>, caller: Caller) -> ClassFeed {
+        let mut changes = room.subscribe();
+        // The first message says where the session is now.
+        changes.mark_changed();
+        ClassFeed {
+            _seen: room.watching(&caller),
+            room: Arc::clone(room),
+            caller,
+            changes,
+        }
+    }
+
+    fn message(&mut self) -> Option<SseEvent> {
+        self.changes.mark_unchanged();
+        let view = self.room.view(&self.caller);
+        SseEvent::default().event("class").json_data(view).ok()
+    }
+}
+
+impl Feed {
+    async fn next(&mut self) -> Option<SseEvent> {
+        let Some(class) = &mut self.class else {
+            return self.viewer.next().await;
+        };
+        loop {
+            tokio::select! {
+                biased;
+                Ok(()) = class.changes.changed() => {
+                    if let Some(message) = class.message() {
+                        return Some(message);
+                    }
+                }
+                message = self.viewer.next() => return message,
+            }
+        }
+    }
 }
 
 /// The distinct runs a `runs=` list names, in the order first named. Each

@@ -3,6 +3,7 @@
 
 use super::body::BODY_LIMIT;
 use super::guard::Untrusted;
+use crate::classroom::ClassError;
 use crate::engines::OrderError;
 use crate::engines::cancellation::tree::TreeError;
 use crate::hub::{RemoveError, TooManyRuns};
@@ -32,6 +33,10 @@ pub enum ApiError {
     Command(#[from] CommandError),
     #[error(transparent)]
     TooManyRuns(#[from] TooManyRuns),
+    #[error(transparent)]
+    Class(#[from] ClassError),
+    #[error("this server runs no classroom session; start it with --classroom")]
+    NoSession,
     #[error("`{}` is the pattern's own run and stays; stop or reset it instead", Untrusted(.0))]
     KeptRun(String),
     #[error(
@@ -74,6 +79,18 @@ impl ApiError {
             },
             ApiError::Command(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_command"),
             ApiError::TooManyRuns(_) => (StatusCode::CONFLICT, "too_many_runs"),
+            ApiError::Class(e) => match e {
+                ClassError::PresenterOnly => (StatusCode::FORBIDDEN, "presenter_only"),
+                ClassError::WrongToken => (StatusCode::FORBIDDEN, "wrong_token"),
+                ClassError::NotYours(_) => (StatusCode::FORBIDDEN, "not_yours"),
+                ClassError::NoIdentity => (StatusCode::FORBIDDEN, "no_identity"),
+                ClassError::TooManySandboxes => (StatusCode::CONFLICT, "too_many_sandboxes"),
+                ClassError::NoQuestion => (StatusCode::CONFLICT, "no_question"),
+                ClassError::Stale(_) => (StatusCode::CONFLICT, "stale_question"),
+                ClassError::Revealed => (StatusCode::CONFLICT, "already_revealed"),
+                ClassError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_question"),
+            },
+            ApiError::NoSession => (StatusCode::NOT_FOUND, "no_session"),
             ApiError::KeptRun(_) => (StatusCode::CONFLICT, "pattern_run"),
             ApiError::HostNotAllowed(_) => (StatusCode::FORBIDDEN, "host_not_allowed"),
             ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),

@@ -3,15 +3,18 @@
 mod api;
 mod assets;
 mod body;
+mod class;
 mod error;
 mod guard;
 
 pub use error::ApiError;
 pub use guard::{Access, Untrusted};
 
+use crate::classroom::Classroom;
 use crate::hub::Hub;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -36,6 +39,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The names the server answers to.
     pub access: Access,
+    /// The classroom session, if the server runs one.
+    pub classroom: Option<Arc<Classroom>>,
 }
 
 /// The whole application as a router, so tests can call it without a socket.
@@ -46,16 +51,21 @@ pub fn app(state: AppState) -> Router {
         .route("/runs/{run}", get(api::get_run).delete(api::delete_run))
         .route("/runs/{run}/commands", post(api::command))
         .route("/events", get(api::events))
+        .route("/classroom", get(class::report))
+        .route("/classroom/qr.svg", get(class::qr))
+        .route("/classroom/follow", post(class::follow))
+        .route("/classroom/question", post(class::ask).delete(class::close))
+        .route("/classroom/answer", post(class::answer))
+        .route("/classroom/reveal", post(class::reveal))
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
         .layer(middleware::from_fn(body::bounded))
         // `body::bounded` has already read and bounded every body.
-        .layer(DefaultBodyLimit::disable())
-        .with_state(state.clone());
+        .layer(DefaultBodyLimit::disable());
     let router = Router::new()
         .nest("/api", api)
-        .route("/", get(assets::index))
-        .route("/p/{*pattern}", get(assets::index))
+        .route("/", get(page))
+        .route("/p/{*pattern}", get(page))
         .route("/favicon.svg", get(assets::favicon))
         .route("/favicon.ico", get(assets::favicon))
         .route("/assets/{*file}", get(assets::asset))
@@ -66,7 +76,11 @@ pub fn app(state: AppState) -> Router {
         // left (JSON answers, a snapshot of a thousand nodes) must not cost
         // the engines more time than it saves on a classroom's network.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
-        .layer(middleware::from_fn_with_state(state.access, guard::check));
+        .layer(middleware::from_fn_with_state(
+            state.access.clone(),
+            guard::check,
+        ))
+        .with_state(state);
     with_security_headers(router).layer(TraceLayer::new_for_http().make_span_with(
         |request: &Request<_>| {
             tracing::debug_span!(
@@ -76,6 +90,17 @@ pub fn app(state: AppState) -> Router {
             )
         },
     ))
+}
+
+/// The app's page, for `/` and every deep link under `/p/`; in a classroom
+/// session it also hands out identities and takes the presenter's token.
+async fn page(
+    State(state): State<AppState>,
+    uri: axum::extract::OriginalUri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let page = assets::index(headers.clone()).await;
+    class::page(&state, &uri, &headers, page)
 }
 
 /// Adds the headers every answer carries, refusals included.

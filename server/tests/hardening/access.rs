@@ -12,6 +12,7 @@ fn state() -> AppState {
     AppState {
         hub: Hub::new(CancellationToken::new(), TaskTracker::new()),
         access: Access::allowing(["dashboard.school.example".to_owned()]),
+        classroom: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn state_with(config: HubConfig) -> AppState {
     AppState {
         hub: Hub::with_config(CancellationToken::new(), TaskTracker::new(), config),
         access: Access::default(),
+        classroom: None,
     }
 }
 

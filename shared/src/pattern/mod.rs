@@ -1,5 +1,6 @@
 //! Pattern identities and the parameters each pattern accepts.
 
+use crate::classroom::Prepared;
 use crate::command::{Command, Target};
 use crate::params::{ParamError, ParamSet, ParamSpec, Params};
 use serde::{Deserialize, Serialize};
@@ -159,6 +160,9 @@ pub struct PatternInfo {
     /// Something to try with the controls.
     pub try_this: String,
     pub params: Vec<ParamSpec>,
+    /// Questions prepared for the seed scenario, for a classroom session.
+    #[serde(default)]
+    pub questions: Vec<Prepared>,
 }
 
 impl PatternId {

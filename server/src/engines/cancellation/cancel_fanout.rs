@@ -6,7 +6,7 @@
 //! Cancelling any node reaches every task beneath it in the same instant
 //! and nothing above or beside it; cancelling the root stops them all.
 
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use super::tree::{NodeKind, ROOT, Tree};
 use shared::pattern::cancel_fanout::CancelFanoutParams;
 use std::time::Duration;
@@ -21,6 +21,12 @@ pub const ABOUT: About = About {
     try_this: "Click a service: its ten tasks stop, the rest tick on. Click a region \
                    (a hundred tasks), then the root (all that are left). Or give the root a \
                    deadline and watch every task stop in the same instant.",
+    questions: &[Prompt {
+        at_ms: 500,
+        text: "Click one region. How many tasks stop?",
+        choices: &["10", "100", "1,000", "None until their next tick"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

@@ -8,7 +8,7 @@
 //! deadline later stops the other two, and the root, whose deadline is
 //! furthest away, is never touched by either.
 
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use super::tree::{NodeKind, ROOT, Tree};
 use shared::pattern::cancel_tree::CancelTreeParams;
 use tokio_util::task::TaskTracker;
@@ -22,6 +22,12 @@ pub const ABOUT: About = About {
     try_this: "Before 2 s, click the service scope: both services and the batch processor \
                    stop, the root does not. Restart and cancel a single service instead, or \
                    extend the batch deadline and watch it still die with its parent.",
+    questions: &[Prompt {
+        at_ms: 1900,
+        text: "At 2 s the batch scope is cancelled from outside. What stops?",
+        choices: &["Only the batch processor", "The batch processor and both services", "Everything, the root included", "Nothing yet: the batch deadline is 3 s"],
+        answer: 0,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

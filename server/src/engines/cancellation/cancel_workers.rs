@@ -7,7 +7,7 @@
 //! (timed out) or the root's (cancelled), up to one step late. Tasks still
 //! queued when the root is cancelled never start.
 
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use super::tree::{Cause, NodeId, NodeKind, ROOT, Stopped, Tree};
 use rand::Rng;
 use shared::pattern::cancel_workers::CancelWorkersParams;
@@ -31,6 +31,12 @@ pub const ABOUT: About = About {
                    the work to 150 % of the timeout: every task overruns its own deadline and \
                    times out after step 7. Click a running task: it alone is cancelled, at \
                    its next look.",
+    questions: &[Prompt {
+        at_ms: 2900,
+        text: "At 3 s the root deadline passes. What does a task do that is halfway through a work step?",
+        choices: &["It stops at once", "It finishes the step, then ends cancelled", "It runs to completion", "It times out"],
+        answer: 1,
+    }],
 };
 
 /// A task's timeout and how much work it has, drawn before it exists.

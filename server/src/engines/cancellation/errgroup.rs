@@ -7,7 +7,7 @@
 //! after the first are dropped. Waiting for the group waits for all three to
 //! return, and answers the first error or, if there was none, every result.
 
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use super::tree::{Cause, NodeId, NodeKind, ROOT, Tree};
 use shared::pattern::errgroup::ErrgroupParams;
 use shared::cancellation::TaskEnd;
@@ -54,6 +54,12 @@ pub const ABOUT: About = About {
     try_this: "Set the failing fetch to 0 and all three results come back. Or make \
                    products fail before 1 s: its error is the one wait returns, and the \
                    orders failure never comes.",
+    questions: &[Prompt {
+        at_ms: 900,
+        text: "At 1 s the orders fetch fails. What happens to products, due at 2.4 s?",
+        choices: &["It runs to its end", "It is cancelled at once", "It is retried"],
+        answer: 1,
+    }],
 };
 
 /// What the fetches share: the group's scope and the first error returned.

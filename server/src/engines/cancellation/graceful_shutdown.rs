@@ -10,7 +10,7 @@
 //! abandoned. Then the database and the cache are closed, and the service
 //! has stopped.
 
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use super::tree::{Cause, NodeId, NodeKind, ROOT, Tree};
 use shared::pattern::graceful_shutdown::GracefulShutdownParams;
 use shared::cancellation::{Phase, TaskEnd};
@@ -36,6 +36,12 @@ pub const ABOUT: About = About {
     try_this: "Make jobs take 2 s and the grace period 500 ms: the queue is still long \
                    when the signal comes, and what is not done by the deadline is abandoned. \
                    Or set the signal to 0 and send it yourself with the Shutdown button.",
+    questions: &[Prompt {
+        at_ms: 2900,
+        text: "The shutdown signal comes at 3 s. What happens to the jobs already accepted?",
+        choices: &["They are abandoned at once", "The workers finish them, then the service stops", "They wait for the next start"],
+        answer: 1,
+    }],
 };
 
 /// A job as it waits in the queue: its number in order of acceptance.

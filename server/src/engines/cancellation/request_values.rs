@@ -8,7 +8,7 @@
 //! the chain stops the hop in progress at once, and the hops after it never
 //! start.
 
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use super::tree::{NodeKind, ROOT, Tree};
 use shared::pattern::request_values::RequestValuesParams;
 use shared::cancellation::TaskEnd;
@@ -73,6 +73,12 @@ pub const ABOUT: About = About {
     try_this: "Shorten the deadline to 600 ms: auth finishes, business logic is stopped \
                    at 600 ms and persist never starts. Or cancel the request while business \
                    logic runs: the hop ends cancelled rather than timed out.",
+    questions: &[Prompt {
+        at_ms: 100,
+        text: "Auth, business logic and persist take 200 + 500 + 300 ms under a 2 s deadline. How does the request end?",
+        choices: &["Completed after 1 s", "Timed out at 2 s", "Cancelled during business logic"],
+        answer: 0,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

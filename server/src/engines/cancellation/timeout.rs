@@ -9,7 +9,7 @@
 //! result there and exit; a worker that watches its token stops at the
 //! deadline with the caller.
 
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use super::tree::{NodeId, NodeKind, ROOT, Tree};
 use shared::pattern::timeout::TimeoutParams;
 use shared::cancellation::TaskEnd;
@@ -30,6 +30,12 @@ pub const ABOUT: About = About {
     try_this: "Give the result one buffered slot: the late worker leaves it there and \
                    exits. Or let the worker watch its token: it stops at the deadline with \
                    the caller. Or make the operation shorter than the timeout.",
+    questions: &[Prompt {
+        at_ms: 1900,
+        text: "The caller gives up at 2 s; the worker needs 3 s and hands its result over an unbuffered channel. What becomes of the worker?",
+        choices: &["It is cancelled at 2 s", "It finishes at 3 s and exits", "It finishes at 3 s and blocks for good: a leak"],
+        answer: 2,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

@@ -7,7 +7,7 @@
 //! and its next send waits for a free slot (backpressure).
 
 use super::pipe::{Flow, Pipe, PipeRx, feed};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use crate::clock::Clock;
 use rand::Rng;
 use shared::pattern::basics::BasicsParams;
@@ -42,6 +42,12 @@ pub const ABOUT: About = About {
                    order they started. Below, watch the three slots fill and the producer \
                    block; then make the consumer faster than the producer (under 100 ms) and \
                    the buffer never fills. Spawn 20 tasks: all twenty are busy at once.",
+    questions: &[Prompt {
+        at_ms: 50,
+        text: "Five tasks take 100 to 600 ms each, and main waits for all five. How long does main wait?",
+        choices: &["The sum of the five", "As long as the slowest", "As long as the fastest"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(mut ctx: Ctx) {

@@ -8,7 +8,7 @@
 //! closed.
 
 use super::pipe::{Flow, Pipe, PipeRx, Sent, feed};
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use crate::clock::Clock;
 use rand::Rng;
 use shared::pattern::fan_out_fan_in::FanOutFanInParams;
@@ -64,6 +64,12 @@ pub const ABOUT: About = About {
                    workers at 400 ms each keep up with an item every 133 ms, not every 100: \
                    watch the input fill and the source wait. Make the work 100 ms: now the \
                    workers wait for items and the input stays empty. Try six workers.",
+    questions: &[Prompt {
+        at_ms: 900,
+        text: "Three workers need about 400 ms an item; an item comes every 100 ms. What happens to the jobs channel?",
+        choices: &["It stays empty", "It fills up and the source waits", "Items are dropped"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(mut ctx: Ctx) {

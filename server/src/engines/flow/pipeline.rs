@@ -9,7 +9,7 @@
 //! accepted flow out; a stop ends every stage at once.
 
 use super::pipe::{Flow, Pipe, PipeRx, Sent, Tracked};
-use crate::engines::{About, Ctx, Order, OrderError, Settings};
+use crate::engines::{About, Prompt, Ctx, Order, OrderError, Settings};
 use crate::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -98,6 +98,12 @@ pub const ABOUT: About = About {
                    wait (backpressure). Press Drain mid-run: the sources stop, and every \
                    entry already made still reaches its end. Press Stop instead: every \
                    stage quits at once and what was in flight is cancelled.",
+    questions: &[Prompt {
+        at_ms: 1000,
+        text: "The filter keeps WARN and ERROR. What happens to a DEBUG entry?",
+        choices: &["It is enriched and written", "It is filtered out before the enrich pool", "It waits until the pipeline drains"],
+        answer: 1,
+    }],
 };
 
 /// What every stage's task works with.

@@ -8,7 +8,7 @@
 //! alone.
 
 use super::pipe::{Flow, Pipe, PipeRx};
-use crate::engines::{About, Ctx, Order, OrderError, Settings};
+use crate::engines::{About, Prompt, Ctx, Order, OrderError, Settings};
 use crate::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -87,6 +87,12 @@ pub const ABOUT: About = About {
                    it starts receiving from that moment. Unsubscribe the * subscriber: \
                    its buffered copies are dropped, and messages no one \
                    else wants, such as users.deleted, are now dropped at the broker.",
+    questions: &[Prompt {
+        at_ms: 1000,
+        text: "The * subscriber takes 600 ms a message and holds four. Messages come much faster. What happens?",
+        choices: &["The broker waits for it", "Its copies are dropped once its buffer is full; the others get all of theirs", "Every subscriber slows down"],
+        answer: 1,
+    }],
 };
 
 /// The broker: who is subscribed to what, behind a lock that publishers

@@ -8,7 +8,7 @@
 //! so a burst gets through up to the bucket's size and no further.
 
 use super::pipe::{Flow, Pipe, PipeRx};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use crate::clock::Clock;
 use crate::sink::Sink;
 use shared::pattern::rate_limit::RateLimitParams;
@@ -54,6 +54,12 @@ pub const ABOUT: About = About {
                    refill one token at a time. Lower the arrivals to 2 a second: the bucket \
                    fills between bursts and each burst gets exactly 5 through. Raise the \
                    bucket to 15: bigger bursts pass, the long-run rate stays 5 a second.",
+    questions: &[Prompt {
+        at_ms: 100,
+        text: "A tick every 100 ms lets one job through to five workers, each busy 50 ms. With ten workers, how much sooner are the jobs done?",
+        choices: &["Twice as soon", "No sooner: the ticker sets the pace", "Ten times as soon"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

@@ -7,7 +7,7 @@
 //! semaphore never sees more than N at a time.
 
 use super::pipe::Flow;
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use crate::clock::Clock;
 use crate::sink::{Recorder, Sink};
 use rand::Rng;
@@ -37,6 +37,12 @@ pub const ABOUT: About = About {
                    to 1: the holders keep their permits until they finish, and no one new \
                    gets in until fewer than one remain. Slow the arrivals to one every \
                    400 ms and the line disappears.",
+    questions: &[Prompt {
+        at_ms: 250,
+        text: "Three permits; a task arrives every 100 ms and works about 800 ms. What does the fourth task do when it arrives at 300 ms?",
+        choices: &["It works at once", "It waits in line for a permit", "It is refused"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(mut ctx: Ctx) {

@@ -7,7 +7,7 @@
 //! it at once and the key is forgotten, so the next caller starts afresh.
 
 use super::pipe::Flow;
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use crate::clock::Clock;
 use crate::sink::{Recorder, Sink};
 use rand::Rng;
@@ -38,6 +38,12 @@ pub const ABOUT: About = About {
                    coalescing off: every caller calls the backend itself and the backend \
                    fills with duplicate calls. Set one key: all callers share a call. Slow the \
                    arrivals to one every 600 ms: nothing is in flight to share.",
+    questions: &[Prompt {
+        at_ms: 100,
+        text: "Three callers ask for user:1 while a 500 ms call for it is in flight. How many backend calls do they add?",
+        choices: &["Three", "None: they share the call in flight", "One more"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(mut ctx: Ctx) {

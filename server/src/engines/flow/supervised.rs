@@ -7,7 +7,7 @@
 //! its place.
 
 use super::pipe::{Flow, Pipe, PipeRx, feed};
-use crate::engines::{About, Ctx, Order, OrderError, Settings};
+use crate::engines::{About, Prompt, Ctx, Order, OrderError, Settings};
 use crate::clock::Clock;
 use crate::sink::Sink;
 use rand::Rng;
@@ -46,6 +46,12 @@ pub const ABOUT: About = About {
                    up, and a fresh worker takes the next job. Press it on an idle worker: \
                    refused, there is no job to lose. Set random panics to 20 %: at the end \
                    every job is either done or failed, none missing.",
+    questions: &[Prompt {
+        at_ms: 500,
+        text: "Press Panic on a busy worker. What happens to its job?",
+        choices: &["It is lost without a trace", "It is recorded as failed and a fresh worker takes over", "The whole program stops"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

@@ -7,7 +7,7 @@
 //! channel closes: the loop needs no cancellation code of its own.
 
 use super::pipe::{Flow, Pipe, PipeRx, Sent};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use crate::clock::Clock;
 use shared::pattern::tee::TeeParams;
 use shared::{ChannelId, FlowEvent, ItemEnd, StageId, StageRole, StageSpec};
@@ -48,6 +48,12 @@ pub const ABOUT: About = About {
                    in lockstep. Below, see the or-done stop at 3 s while items are still \
                    queued; move done past the source's last item and the loop ends because \
                    its input closed instead.",
+    questions: &[Prompt {
+        at_ms: 1000,
+        text: "Consumer A needs 100 ms an item, B 500 ms, and the tee sends both copies before it reads on. At what pace does A go?",
+        choices: &["Its own, 100 ms an item", "B's pace", "A skips items to keep up"],
+        answer: 1,
+    }],
 };
 
 /// An item: only its number, which its copies share.

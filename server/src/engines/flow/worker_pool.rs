@@ -7,7 +7,7 @@
 //! grow or shrink while it runs: a removed worker finishes its job first.
 
 use super::pipe::{Flow, Pipe, PipeRx, Take, Tracked, feed};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use crate::clock::Clock;
 use crate::sink::Sink;
 use rand::Rng;
@@ -46,6 +46,12 @@ pub const ABOUT: About = About {
                    workers while it runs and watch the new ones get busy at once; remove \
                    some and watch each finish the job in its hands before it leaves, with \
                    no job lost. Compare the per-worker counts at the end.",
+    questions: &[Prompt {
+        at_ms: 500,
+        text: "One job in ten fails. Where does a failed job go?",
+        choices: &["Back into the queue", "To the error handler", "Nowhere: it is lost"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

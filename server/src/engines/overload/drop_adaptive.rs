@@ -8,7 +8,7 @@
 //! there, so the two kinds of drop are counted apart.
 
 use super::load::{Pace, SimTask, spawn_workers};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use rand::Rng;
 use shared::pattern::drop_adaptive::DropAdaptiveParams;
 use shared::{DropReason, LoadLevel, OverloadEvent, Task, TaskKind};
@@ -30,6 +30,12 @@ pub const ABOUT: About = About {
     try_this: "Watch the level change at each reading, and compare policy drops with \
                    queue-full drops. Sample more often (100 ms): does the policy catch the \
                    overload sooner?",
+    questions: &[Prompt {
+        at_ms: 1400,
+        text: "The monitor reads the queue 100 % full. Until its next reading, which new tasks are accepted?",
+        choices: &["All of them", "Priority 3 or more", "Priority 7 or more", "None"],
+        answer: 2,
+    }],
 };
 
 /// The level for a queue holding `queued` of `capacity` slots: strictly

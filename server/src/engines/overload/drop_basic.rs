@@ -6,7 +6,7 @@
 //! `drop_blocking` runs the same load with a blocking send for contrast.
 
 use super::load::{Pace, SimTask, spawn_workers};
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use rand::Rng;
 use shared::pattern::drop_basic::DropBasicParams;
 use shared::{DropReason, OverloadEvent, Task, TaskKind};
@@ -32,6 +32,12 @@ pub const ABOUT: About = About {
     try_this: "Start it and watch the queue fill within 150 ms, then count the drops. \
                    Add a second worker, or slow the producer to one task every 200 ms: \
                    when does dropping stop?",
+    questions: &[Prompt {
+        at_ms: 180,
+        text: "The queue's five slots are full and the worker is busy. What happens to the next task the producer makes?",
+        choices: &["It waits for a free slot", "It is dropped at once", "It pushes out the oldest task"],
+        answer: 1,
+    }],
 };
 
 /// What the producer does when the queue is full.

@@ -4,7 +4,7 @@
 //! the task. Nothing is lost, but the producer now runs at the worker's pace:
 //! the overload has moved upstream, into the producer's waiting time.
 
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use super::drop_basic::{WhenFull, run_with};
 
 pub const ABOUT: About = About {
@@ -16,6 +16,12 @@ pub const ABOUT: About = About {
     try_this: "Run it next to 'Drop when full' with the same settings. Compare the drop \
                    count with the producer's blocked time, and how long the last task waits \
                    before it is done.",
+    questions: &[Prompt {
+        at_ms: 170,
+        text: "The queue is full and the producer uses a blocking send. What happens to its next task?",
+        choices: &["It is dropped", "The producer waits until a slot frees", "It pushes out the oldest task"],
+        answer: 1,
+    }],
 };
 
 pub async fn run(ctx: Ctx) {

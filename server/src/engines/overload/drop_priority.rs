@@ -7,7 +7,7 @@
 //! other newcomer is dropped as usual.
 
 use super::load::{Pace, SimTask, TaskSource, spawn_workers};
-use crate::engines::{About, Ctx};
+use crate::engines::{About, Prompt, Ctx};
 use shared::pattern::drop_priority::DropPriorityParams;
 use shared::{DropReason, OverloadEvent, Task, TaskKind};
 use std::collections::VecDeque;
@@ -33,6 +33,12 @@ pub const ABOUT: About = About {
                   Higher priority also means shorter work: 1000 - 100 x priority ms.",
     try_this: "Watch the first eviction at 300 ms: which task leaves, and why that one? \
                    Then make the producer faster: do critical tasks still get through?",
+    questions: &[Prompt {
+        at_ms: 280,
+        text: "The queue of four is full. At 300 ms a critical task (priority 9) arrives. What happens?",
+        choices: &["It is dropped", "It evicts the lowest-priority task waiting", "It evicts the oldest task waiting", "It waits for a slot"],
+        answer: 1,
+    }],
 };
 
 /// What became of a task offered to the queue.

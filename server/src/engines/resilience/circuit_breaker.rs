@@ -9,7 +9,7 @@
 use super::breaker::SharedBreaker;
 use super::downstream::{Controls, Downstream, Request};
 use super::retry::{Caller, Job, run_job};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use shared::pattern::circuit_breaker::CircuitBreakerParams;
 use shared::{JobSpec, ResilienceEvent};
 use std::sync::Arc;
@@ -27,6 +27,12 @@ pub const ABOUT: About = About {
                    calls turn into instant refusals. Lower the reset timeout to 2 s to see \
                    the half-open trial fail and reopen it, then press Heal it and watch the \
                    next trial close it.",
+    questions: &[Prompt {
+        at_ms: 1000,
+        text: "The downstream breaks now. What happens after the fifth failure in a row?",
+        choices: &["Calls go on failing, slowly", "The breaker opens: calls are refused at once", "The breaker retries every call"],
+        answer: 1,
+    }],
 };
 
 /// The downstream as the pattern's controls set it.

@@ -11,7 +11,7 @@
 use super::breaker::SharedBreaker;
 use super::downstream::{Controls, Downstream, Profile, Request};
 use super::retry::{Caller, Job, run_job};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use shared::pattern::resilient_pool::ResilientPoolParams;
 use shared::{FailureKind, JobOutcome, JobSpec, ResilienceEvent};
 use std::collections::BTreeMap;
@@ -87,6 +87,12 @@ pub const ABOUT: About = About {
                    rates to 200 %: some tasks recover on a retry, and a reliable task's \
                    processing error is never retried. Press Break it: five failures in a \
                    row open the breaker, and the tasks still waiting are refused at once.",
+    questions: &[Prompt {
+        at_ms: 400,
+        text: "Every attempt of timeout-1 takes longer than its 500 ms limit. How does it end?",
+        choices: &["It succeeds on a retry", "It times out each time and runs out of retries", "It is never retried"],
+        answer: 1,
+    }],
 };
 
 type Queue = Arc<Mutex<mpsc::Receiver<Job>>>;

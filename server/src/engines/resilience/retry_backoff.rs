@@ -10,7 +10,7 @@
 
 use super::downstream::{Controls, Downstream, Request};
 use super::retry::{Caller, Job, run_job};
-use crate::engines::{About, Ctx, Settings};
+use crate::engines::{About, Prompt, Ctx, Settings};
 use shared::pattern::retry_backoff::RetryBackoffParams;
 use shared::resilience::params::{MAX_RETRIES};
 use shared::{JobSpec, ResilienceEvent};
@@ -28,6 +28,12 @@ pub const ABOUT: About = About {
                    jitter on and restart: each client waits a random part of its backoff, \
                    the retries spread out and the last client is done in half the time. \
                    With 32 clients, jitter decides how many get through at all.",
+    questions: &[Prompt {
+        at_ms: 100,
+        text: "Twelve clients call at once; the downstream serves four and refuses the rest. Without jitter, when do the refused clients try again?",
+        choices: &["Each at a random moment", "All at the same instant, 200 ms later", "Never"],
+        answer: 1,
+    }],
 };
 
 /// The downstream as the pattern's controls set it, capacity included.

@@ -22,6 +22,7 @@ fn state() -> AppState {
     AppState {
         hub: Hub::with_config(CancellationToken::new(), TaskTracker::new(), config),
         access: Access::default(),
+        classroom: None,
     }
 }
 
