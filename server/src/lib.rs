@@ -65,7 +65,7 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken, config: C
     let tracker = TaskTracker::new();
     let hub = Hub::with_config(shutdown.clone(), tracker.clone(), config.hub);
     if let Some(class) = &config.classroom {
-        tracker.spawn(reclaim_sandboxes(
+        tracker.spawn(classroom::reclaim(
             Arc::clone(class),
             hub.clone(),
             shutdown.clone(),
@@ -88,26 +88,5 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken, config: C
             still_running = tracker.len(),
             "engines did not stop in time"
         );
-    }
-}
-
-/// Deletes the runs of students who have been gone for
-/// [`classroom::OWNER_GONE_AFTER`], so a slot is never lost to a closed laptop.
-async fn reclaim_sandboxes(class: Arc<Classroom>, hub: Arc<Hub>, shutdown: CancellationToken) {
-    let every = classroom::OWNER_GONE_AFTER / 8;
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
-        let gone = class.gone(tokio::time::Instant::now());
-        let owned = hub.sandboxes();
-        for student in gone {
-            for run in owned.get(&student).into_iter().flatten() {
-                if hub.remove(run).await.is_ok() {
-                    tracing::info!(run = %run, "reclaimed the run of a student who left");
-                }
-            }
-        }
     }
 }

@@ -14,9 +14,12 @@ mod room;
 pub use identity::{Credentials, IDENTITY_COOKIE, PRESENTER_COOKIE, Token, new_identity};
 pub use room::{Caller, ClassError, Classroom, MAX_SANDBOXES, OWNER_GONE_AFTER, Seen};
 
+use crate::hub::Hub;
 use qrcode::QrCode;
 use qrcode::render::{svg, unicode};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// The addresses students can reach a server listening on `bound` at:
 /// the machine's own LAN addresses for an unspecified bind (0.0.0.0),
@@ -80,6 +83,27 @@ pub fn qr_text(url: &str) -> String {
             .quiet_zone(true)
             .build(),
         Err(_) => String::new(),
+    }
+}
+
+/// Deletes the runs of students who have been gone for
+/// [`OWNER_GONE_AFTER`], so a slot is never lost to a closed laptop.
+pub async fn reclaim(class: Arc<Classroom>, hub: Arc<Hub>, shutdown: CancellationToken) {
+    let every = OWNER_GONE_AFTER / 8;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let gone = class.gone(tokio::time::Instant::now());
+        let owned = hub.sandboxes();
+        for student in gone {
+            for run in owned.get(&student).into_iter().flatten() {
+                if hub.remove(run).await.is_ok() {
+                    tracing::info!(run = %run, "reclaimed the run of a student who left");
+                }
+            }
+        }
     }
 }
 

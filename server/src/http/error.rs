@@ -88,7 +88,7 @@ impl ApiError {
                 ClassError::NoQuestion => (StatusCode::CONFLICT, "no_question"),
                 ClassError::Stale(_) => (StatusCode::CONFLICT, "stale_question"),
                 ClassError::Revealed => (StatusCode::CONFLICT, "already_revealed"),
-                ClassError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_question"),
+                ClassError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             },
             ApiError::NoSession => (StatusCode::NOT_FOUND, "no_session"),
             ApiError::KeptRun(_) => (StatusCode::CONFLICT, "pattern_run"),

@@ -856,4 +856,5 @@ async fn the_page_is_served_for_deep_links() {
     assert_eq!(status, StatusCode::OK);
 }
 
+mod class;
 mod stream;
