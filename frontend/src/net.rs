@@ -9,6 +9,7 @@ use leptos::logging::warn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
+use shared::classroom::ClassView;
 use shared::{Batch, Command, ErrorBody, Lagged, PatternInfo, Removed, RunSnapshot};
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -117,6 +118,14 @@ fn open_stream(model: RwSignal<Model>) {
                 && let Some(id) = model.try_update(|m| m.on_lagged(lagged))
             {
                 set_timeout(move || model.update(|m| m.settle_lag(id)), LAG_NOTICE_FOR);
+            }
+        }),
+    );
+    listen(
+        "class",
+        Box::new(move |ev| {
+            if let Some(view) = parse_message::<ClassView>("class", &ev) {
+                model.update(|m| m.on_class(view));
             }
         }),
     );
@@ -235,6 +244,32 @@ async fn send_all(model: RwSignal<Model>, run: &str, commands: Vec<Command>) -> 
         }
     }
     true
+}
+
+/// Sends a classroom request (`POST` with a JSON body, or `DELETE`);
+/// answers the body of a success, shows the message of a refusal.
+pub async fn class_request(
+    model: RwSignal<Model>,
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Option<String> {
+    match request(method, url, body.as_deref()).await {
+        Ok((status, text)) if (200..300).contains(&status) => Some(text),
+        Ok((status, text)) => {
+            let message = match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(body) => body.message,
+                Err(_) => format!("The server refused it (HTTP {status})."),
+            };
+            toast(model, message);
+            None
+        }
+        Err(e) => {
+            warn!("{method} {url} failed: {e}");
+            toast(model, "Could not reach the server. Is it still running?");
+            None
+        }
+    }
 }
 
 /// Shows a message for a few seconds.

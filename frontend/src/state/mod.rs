@@ -14,6 +14,7 @@ pub mod session;
 pub mod tree;
 
 use self::clock::VirtualClock;
+use shared::classroom::ClassView;
 use shared::overload::DropRecord;
 use shared::{
     Batch, DropReason, Event, Family, Lagged, OverloadEvent, PatternId, PatternInfo, Removed,
@@ -123,9 +124,20 @@ pub struct Model {
     toasts: Vec<Toast>,
     /// Source of flight, toast and notice ids.
     next_id: u64,
+    /// The classroom session as this browser sees it; `None` outside one.
+    class: Option<ClassView>,
 }
 
 impl Model {
+    /// The classroom session, if the server runs one.
+    pub fn class(&self) -> Option<&ClassView> {
+        self.class.as_ref()
+    }
+
+    pub fn on_class(&mut self, view: ClassView) {
+        self.class = Some(view);
+    }
+
     pub fn patterns(&self) -> &Loadable<Vec<PatternInfo>> {
         &self.patterns
     }

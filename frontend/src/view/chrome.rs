@@ -34,6 +34,7 @@ pub fn Header(nav_open: RwSignal<bool>) -> impl IntoView {
                 </span>
             </A>
             <div class="topbar-right">
+                <super::classroom::ClassHeader />
                 <super::session::SpeedBadge />
                 <super::session::SessionButtons />
                 {dynamic(move || {

@@ -7,6 +7,7 @@
 
 mod cancellation;
 mod chrome;
+mod classroom;
 mod controls;
 mod counters;
 mod flow;
@@ -191,6 +192,8 @@ pub fn App() -> impl IntoView {
                 </main>
             </div>
             <session::Shortcuts />
+            <classroom::ClassSync />
+            <classroom::QuestionCard />
             <chrome::Toasts />
         </Router>
     }

@@ -2,13 +2,14 @@
 //! the controls of its default run.
 
 use super::chrome::NotFound;
+use super::classroom::{AskMenu, ForkButton};
 use super::controls::{Controls, lifecycle_buttons, param_field};
 use super::session::{follow_speed, session};
 use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use shared::PatternId;
 
 /// `/p/:id`. Re-creates the page when the id changes, so each pattern's page
@@ -16,20 +17,24 @@ use shared::PatternId;
 #[component]
 pub fn PatternRoute() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id")));
+    // `?run=` shows another run of the pattern: a student's own.
+    let run = Memo::new(move |_| query.with(|q| q.get("run")));
     dynamic(
         move || match id.get().as_deref().and_then(PatternId::parse) {
-            Some(pattern) => view! { <PatternPage pattern /> }.into_any(),
+            Some(pattern) => {
+                let run = run.get().unwrap_or_else(|| pattern.as_str().to_owned());
+                view! { <PatternPage pattern run /> }.into_any()
+            }
             None => view! { <NotFound /> }.into_any(),
         },
     )
 }
 
 #[component]
-fn PatternPage(pattern: PatternId) -> impl IntoView {
+fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
     let Ctx { model, .. } = ctx();
-    // The default run of a pattern has the pattern's id.
-    let run = pattern.as_str().to_owned();
     if model.with_untracked(|m| m.run(&run).is_none()) {
         net::fetch_run(model, run.clone());
     }
@@ -55,6 +60,10 @@ fn PatternPage(pattern: PatternId) -> impl IntoView {
             <div class="pattern-main">
                 <header class="pattern-head">
                     <h1>{title}</h1>
+                    <div class="pattern-class">
+                        <AskMenu pattern run=run.clone() />
+                        <ForkButton pattern />
+                    </div>
                     <RunStatus run=run.clone() />
                 </header>
                 <p class="summary">{summary}</p>
