@@ -706,6 +706,7 @@ mod tests {
             summary: String::new(),
             try_this: String::new(),
             params: Vec::new(),
+            questions: Vec::new(),
         };
         let mut model = Model::default();
         assert!(model.families().is_empty());
