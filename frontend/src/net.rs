@@ -202,6 +202,13 @@ pub fn send_then(
 }
 
 async fn send_all(model: RwSignal<Model>, run: &str, commands: Vec<Command>) -> bool {
+    if !model.with_untracked(|m| m.may_command(run)) {
+        toast(
+            model,
+            "Only the presenter drives the class's runs: press Try it yourself for a run of your own.",
+        );
+        return false;
+    }
     let url = format!("/api/runs/{run}/commands");
     for command in commands {
         let body = match serde_json::to_string(&command) {

@@ -5,6 +5,7 @@
 //! suites, `support` what they share.
 
 mod browser;
+mod classroom;
 mod flow;
 mod present;
 mod resilience;

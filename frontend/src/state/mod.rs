@@ -14,7 +14,7 @@ pub mod session;
 pub mod tree;
 
 use self::clock::VirtualClock;
-use shared::classroom::ClassView;
+use shared::classroom::{ClassView, Role};
 use shared::overload::DropRecord;
 use shared::{
     Batch, DropReason, Event, Family, Lagged, OverloadEvent, PatternId, PatternInfo, Removed,
@@ -126,6 +126,8 @@ pub struct Model {
     next_id: u64,
     /// The classroom session as this browser sees it; `None` outside one.
     class: Option<ClassView>,
+    /// The runs this browser made for itself in a classroom session.
+    own_runs: Vec<String>,
 }
 
 impl Model {
@@ -136,6 +138,20 @@ impl Model {
 
     pub fn on_class(&mut self, view: ClassView) {
         self.class = Some(view);
+    }
+
+    /// Notes a run this browser made for itself.
+    pub fn own(&mut self, run: String) {
+        self.own_runs.push(run);
+    }
+
+    /// Whether this browser may command `run`: always outside a session;
+    /// in one, the presenter any run, a student only a run of their own.
+    pub fn may_command(&self, run: &str) -> bool {
+        match &self.class {
+            None => true,
+            Some(class) => class.role == Role::Presenter || self.own_runs.iter().any(|r| r == run),
+        }
     }
 
     pub fn patterns(&self) -> &Loadable<Vec<PatternInfo>> {

@@ -23,6 +23,13 @@ use shared::{PatternId, RunSnapshot};
 #[derive(Debug, Clone, Copy)]
 pub struct Following(pub RwSignal<bool>);
 
+impl Following {
+    /// Provided once for the app: a student's page follows from the start.
+    pub fn provide() {
+        provide_context(Following(RwSignal::new(true)));
+    }
+}
+
 pub fn following() -> Following {
     expect_context::<Following>()
 }
@@ -43,7 +50,6 @@ pub fn role() -> Memo<Option<Role>> {
 /// it is; a student's page that follows goes there.
 #[component]
 pub fn ClassSync() -> impl IntoView {
-    provide_context(Following(RwSignal::new(true)));
     let Ctx { model, .. } = ctx();
     let role = role();
     let location = use_location();
@@ -187,7 +193,7 @@ pub fn QuestionCard() -> impl IntoView {
                     <li>
                         <button
                             type="button"
-                            class="choice"
+                            class="answer"
                             data-choice=i
                             data-mine=mine.to_string()
                             data-right=right.to_string()
@@ -195,13 +201,13 @@ pub fn QuestionCard() -> impl IntoView {
                             disabled=presenter || revealed
                             on:click=pick
                         >
-                            <span class="choice-mark" aria-hidden="true">
+                            <span class="answer-mark" aria-hidden="true">
                                 {if right { "✓" } else if mine { "●" } else { "○" }}
                             </span>
-                            <span class="choice-text">{choice.clone()}</span>
+                            <span class="answer-text">{choice.clone()}</span>
                             {count.map(|n| view! {
-                                <span class="choice-count">{n}</span>
-                                <span class="choice-bar" style=format!("width:{:.0}%", share.unwrap_or(0.0))></span>
+                                <span class="answer-count">{n}</span>
+                                <span class="answer-bar" style=format!("width:{:.0}%", share.unwrap_or(0.0))></span>
                             })}
                         </button>
                     </li>
@@ -340,15 +346,23 @@ pub fn AskMenu(pattern: PatternId, run: String) -> impl IntoView {
 /// A student's way to try the pattern without disturbing the class: a
 /// run of their own, forked from the shared one.
 #[component]
-pub fn ForkButton(pattern: PatternId) -> impl IntoView {
+pub fn ForkButton(pattern: PatternId, run: String) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let role = role();
     let Following(on) = following();
     let navigate = use_navigate();
     let busy = RwSignal::new(false);
+    let own = Memo::new({
+        let run = run.clone();
+        move |_| model.with(|m| m.class().is_some() && m.may_command(&run))
+    });
     dynamic(move || {
         if role.get() != Some(Role::Student) {
             return ().into_any();
+        }
+        if own.get() {
+            return view! { <span class="own-run" data-own="true">"Your own run"</span> }
+                .into_any();
         }
         let navigate = navigate.clone();
         let fork = move |_| {
@@ -363,7 +377,10 @@ pub fn ForkButton(pattern: PatternId) -> impl IntoView {
                     return;
                 };
                 let run = snap.run.clone();
-                model.update(|m| m.adopt_snapshot(snap, net::wall_ms()));
+                model.update(|m| {
+                    m.own(run.clone());
+                    m.adopt_snapshot(snap, net::wall_ms());
+                });
                 // Trying it out is leaving the class for a while.
                 on.set(false);
                 navigate(
@@ -374,7 +391,7 @@ pub fn ForkButton(pattern: PatternId) -> impl IntoView {
         };
         view! {
             <button type="button" class="btn btn-primary" data-action="fork" disabled=move || busy.get() on:click=fork>
-                <span aria-hidden="true">"⑂ "</span>
+                <span aria-hidden="true">"＋ "</span>
                 "Try it yourself"
             </button>
         }

@@ -167,6 +167,7 @@ pub fn App() -> impl IntoView {
     let wall = RwSignal::new(net::wall_ms());
     provide_context(Ctx { model, wall });
     let session = session::Session::provide();
+    classroom::Following::provide();
     net::start(model);
     tick(wall);
     // On a narrow screen the navigation is a drawer the header opens.

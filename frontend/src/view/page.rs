@@ -62,7 +62,7 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                     <h1>{title}</h1>
                     <div class="pattern-class">
                         <AskMenu pattern run=run.clone() />
-                        <ForkButton pattern />
+                        <ForkButton pattern run=run.clone() />
                     </div>
                     <RunStatus run=run.clone() />
                 </header>

@@ -484,7 +484,8 @@ pub fn follow_speed(run: String, pattern: PatternId) {
     let asked = StoredValue::new(None::<f64>);
     Effect::new(move || {
         let speed = session.speed.get();
-        if !known.get() {
+        // A student's page shows a shared run at the presenter's speed.
+        if !known.get() || !model.with(|m| m.may_command(&run)) {
             return;
         }
         let current = asked

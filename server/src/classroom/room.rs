@@ -31,7 +31,7 @@ pub enum Caller {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClassError {
     #[error(
-        "only the presenter can do this in a classroom session; fork the run to try it yourself"
+        "only the presenter drives the class's runs; press Try it yourself for a run of your own"
     )]
     PresenterOnly,
     #[error("that is not the presenter's token")]

@@ -68,17 +68,33 @@ impl TestServer {
         TestServer::open(claim).await
     }
 
-    async fn open(claim: Claim) -> TestServer {
+    /// A server running a classroom session, and its presenter's token.
+    pub async fn start_classroom() -> (TestServer, String) {
+        let claim = Claim::Shared(Arc::clone(&MACHINE).read_owned().await);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("the bound address");
+        let class = server::classroom::Classroom::new(format!("http://{addr}/"));
+        let token = class.token().reveal().to_owned();
+        let config = server::Config {
+            classroom: Some(class),
+            ..server::Config::default()
+        };
+        (TestServer::open_on(claim, listener, config), token)
+    }
+
+    async fn open(claim: Claim) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        TestServer::open_on(claim, listener, server::Config::default())
+    }
+
+    fn open_on(claim: Claim, listener: TcpListener, config: server::Config) -> TestServer {
+        let addr = listener.local_addr().expect("the bound address");
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(server::serve(
-            listener,
-            shutdown.clone(),
-            server::Config::default(),
-        ));
+        let task = tokio::spawn(server::serve(listener, shutdown.clone(), config));
         let http = reqwest::Client::builder()
             .connect_timeout(PATIENCE)
             .build()
