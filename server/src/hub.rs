@@ -463,9 +463,19 @@ impl Hub {
         }
     }
 
-    /// A viewer's stream of SSE messages for `runs` (`None`: every run, also
-    /// those made later), resuming after `resume` where possible.
+    /// A viewer's stream of SSE messages for `runs` (`None`: every run it
+    /// [`Sees`], also those made later), resuming after `resume` where possible.
     pub fn viewer(self: &Arc<Hub>, runs: Option<Vec<String>>, resume: Cursor) -> Viewer {
+        self.viewer_who_sees(runs, resume, Sees::Everything)
+    }
+
+    /// [`Hub::viewer`] for a viewer in a classroom session.
+    pub fn viewer_who_sees(
+        self: &Arc<Hub>,
+        runs: Option<Vec<String>>,
+        resume: Cursor,
+        sees: Sees,
+    ) -> Viewer {
         // Subscribe before looking at any run, so nothing falls between the
         // snapshot (or replay) and the first live frame.
         let frames = self.frames.subscribe();
@@ -481,11 +491,19 @@ impl Hub {
         for entry in &named {
             entry.watchers.fetch_add(1, Ordering::Relaxed);
         }
-        let names = runs.unwrap_or_else(|| self.read_runs().keys().cloned().collect());
+        let names = runs.unwrap_or_else(|| {
+            self.read_runs()
+                .iter()
+                .filter(|(_, e)| sees.sees(e))
+                .map(|(id, _)| id.clone())
+                .collect()
+        });
         let mut viewer = Viewer {
             hub: Arc::clone(self),
             frames,
             follow_all,
+            sees,
+            unseen: Default::default(),
             named,
             cursor: Cursor::default(),
             backlog: VecDeque::new(),
@@ -497,12 +515,34 @@ impl Hub {
     }
 }
 
+/// Which runs a viewer that follows every run is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sees {
+    Everything,
+    /// The shared runs, and the runs of this student (a student in a
+    /// classroom session, who has no use for 29 other students' runs at
+    /// full load).
+    SharedAndOwn(Option<String>),
+}
+
+impl Sees {
+    fn sees(&self, entry: &RunEntry) -> bool {
+        match (self, &entry.owner) {
+            (Sees::Everything, _) | (_, None) => true,
+            (Sees::SharedAndOwn(me), Some(owner)) => me.as_ref() == Some(owner),
+        }
+    }
+}
+
 /// One viewer's position in the stream.
 #[derive(Debug)]
 pub struct Viewer {
     hub: Arc<Hub>,
     frames: broadcast::Receiver<Arc<Frame>>,
     follow_all: bool,
+    sees: Sees,
+    /// Runs this viewer is not sent (other students'), once looked up.
+    unseen: std::collections::HashSet<String>,
     /// The runs this viewer follows by name.
     named: Vec<Arc<RunEntry>>,
     cursor: Cursor,
@@ -625,7 +665,7 @@ impl Viewer {
         }
         if self.follow_all {
             for batch in &frame.batches {
-                if !self.cursor.0.contains_key(&*batch.run) {
+                if !self.cursor.0.contains_key(&*batch.run) && self.sees(&batch.run) {
                     // A run made after this viewer connected: start it with a snapshot.
                     self.catch_up(&batch.run.clone(), None);
                 }
@@ -645,6 +685,19 @@ impl Viewer {
                 self.backlog.pop_front()
             }
         }
+    }
+
+    /// Whether this viewer is sent run `id` when it follows every run.
+    fn sees(&mut self, id: &str) -> bool {
+        if self.unseen.contains(id) {
+            return false;
+        }
+        let entry = self.hub.read_runs().get(id).cloned();
+        let seen = entry.is_some_and(|e| self.sees.sees(&e));
+        if !seen {
+            self.unseen.insert(id.to_owned());
+        }
+        seen
     }
 
     /// One `batch` message from the batches this viewer does not hold yet.

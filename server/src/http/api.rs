@@ -6,7 +6,7 @@ use crate::classroom::{Caller, ClassError, MAX_SANDBOXES};
 use crate::classroom::{Classroom, Seen};
 use crate::engines;
 use crate::hub::MAX_RUNS;
-use crate::hub::Viewer;
+use crate::hub::{Sees, Viewer};
 use crate::run::Run;
 use axum::Json;
 use axum::extract::OriginalUri;
@@ -154,7 +154,12 @@ pub async fn events(
         .map(Cursor::parse)
         .unwrap_or_default();
     let caller = state.caller(&headers)?;
-    let viewer = state.hub.viewer(runs, resume);
+    let sees = match &caller {
+        None | Some(Caller::Presenter) => Sees::Everything,
+        Some(Caller::Student(id)) => Sees::SharedAndOwn(Some(id.clone())),
+        Some(Caller::Anonymous) => Sees::SharedAndOwn(None),
+    };
+    let viewer = state.hub.viewer_who_sees(runs, resume, sees);
     let class = match (&state.classroom, caller) {
         (Some(room), Some(caller)) => Some(ClassFeed::new(room, caller)),
         _ => None,

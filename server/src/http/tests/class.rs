@@ -624,3 +624,50 @@ async fn without_a_session_nothing_changes() {
         "no_session",
     );
 }
+
+/// Everything a stream sends within `wait`.
+async fn stream_text(state: &AppState, who: As<'_>, wait: Duration) -> String {
+    let mut request = Request::builder().uri("/api/events");
+    if let As::Student(id) = who {
+        request = request.header(header::COOKIE, format!("{IDENTITY_COOKIE}={id}"));
+    }
+    if let As::Presenter(token) = who {
+        request = request.header(header::COOKIE, format!("{PRESENTER_COOKIE}={token}"));
+    }
+    let response = app(state.clone())
+        .oneshot(request.body(Body::empty()).expect("a request"))
+        .await
+        .expect("the router never fails");
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+        if let Some(data) = frame.data_ref() {
+            text.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_student_is_sent_the_shared_runs_and_their_own_not_the_others() {
+    let (state, class) = session();
+    let token = class.token().reveal().to_owned();
+    let (a, b) = (student_id(1), student_id(2));
+    let new = || Some(json!({"pattern": "tee"}));
+    let mine = call(&state, As::Student(&a), "POST", "/api/runs", new()).await;
+    let theirs = call(&state, As::Student(&b), "POST", "/api/runs", new()).await;
+    let run = |made: &Answer| format!("\"run\":\"{}\"", made.body["run"].as_str().expect("a run"));
+    let wait = Duration::from_millis(300);
+    let sent = stream_text(&state, As::Student(&a), wait).await;
+    assert!(sent.contains("event: class") && sent.contains("\"role\":\"student\""));
+    assert!(sent.contains("\"run\":\"cancel-tree\""), "the shared runs");
+    assert!(sent.contains(&run(&mine)), "their own");
+    assert!(!sent.contains(&run(&theirs)), "not another student's");
+    let all = stream_text(&state, As::Presenter(&token), wait).await;
+    assert!(
+        all.contains(&run(&mine)) && all.contains(&run(&theirs)),
+        "the presenter sees every run"
+    );
+    assert!(all.contains("\"role\":\"presenter\"") && all.contains("join_url"));
+}
