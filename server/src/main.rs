@@ -6,7 +6,7 @@ use server::classroom::{self, Classroom};
 use server::hub::{HubConfig, MAX_REPLAY_BYTES};
 use server::listen::Limits;
 use server::{Access, Config};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +80,9 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // A terminal that went away makes every line fail; reporting that
+        // on the same terminal would panic the task that logged it.
+        .log_internal_errors(false)
         // Colour codes only for a terminal, not for a log file.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -90,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let classroom = (cli.classroom || !addr.ip().is_loopback()).then(|| session(addr));
     if classroom.is_none() {
-        println!("Concurrency dashboard: http://{addr}/");
+        say(&format!("Concurrency dashboard: http://{addr}/\n"));
     }
 
     let config = Config {
@@ -125,29 +128,33 @@ fn session(addr: SocketAddr) -> Arc<Classroom> {
     } else {
         addr
     };
-    println!("Concurrency dashboard, classroom session");
-    println!();
-    println!("  Presenter (open on this machine; keep it to yourself):");
-    println!(
-        "    {}?token={}",
+    let mut text = String::from("Concurrency dashboard, classroom session\n\n");
+    text += "  Presenter (open on this machine; keep it to yourself):\n";
+    text += &format!(
+        "    {}?token={}\n\n",
         classroom::url(presenter),
         class.token().reveal()
     );
-    println!();
-    println!("  Students join at:");
-    println!("    {join}");
+    text += &format!("  Students join at:\n    {join}\n");
     for other in &joins[1..] {
-        println!("    {} (another network)", classroom::url(*other));
+        text += &format!("    {} (another network)\n", classroom::url(*other));
     }
     if addr.ip().is_loopback() {
-        println!(
-            "    (listening on this machine only: start with --bind 0.0.0.0 to let the room in)"
-        );
+        text +=
+            "    (listening on this machine only: start with --bind 0.0.0.0 to let the room in)\n";
     }
-    println!();
-    print!("{}", classroom::qr_text(&join));
-    println!();
+    text += "\n";
+    text += &classroom::qr_text(&join);
+    text += "\n";
+    say(&text);
     class
+}
+
+/// Writes to the terminal, which may have gone away: then nobody reads it,
+/// and the server carries on.
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM, and exits the process on the
@@ -157,10 +164,10 @@ async fn cancel_on_signal(token: CancellationToken) {
         return;
     };
     signals.next().await;
-    tracing::info!("shutting down (Ctrl-C again to stop at once)");
     token.cancel();
+    tracing::info!("shutting down (Ctrl-C again to stop at once)");
     signals.next().await;
-    eprintln!("stopped at once");
+    let _ = writeln!(std::io::stderr(), "stopped at once");
     std::process::exit(130);
 }
 

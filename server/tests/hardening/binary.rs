@@ -174,3 +174,40 @@ async fn request_values_are_escaped_and_cut_in_the_log() {
         assert!(line.len() < 2_000, "a line of {} bytes", line.len());
     }
 }
+
+/// A terminal that went away (the teacher closed the window, the output was
+/// piped into `head`): every later line to stdout or stderr fails, and the
+/// server must still stop on a signal.
+#[tokio::test]
+async fn sigterm_still_stops_it_once_its_terminal_is_gone() {
+    for classroom in [false, true] {
+        let binary = std::env::var_os("DASHBOARD_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_concurrency-dashboard").into());
+        let mut args = vec!["--port", "0"];
+        if classroom {
+            args.push("--classroom");
+        }
+        let mut child = Command::new(binary)
+            .args(&args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("its stdout"))
+            .read_line(&mut first)
+            .expect("it prints");
+        // Both ends of the terminal close: what it writes from now fails.
+        drop(child.stderr.take());
+        std::thread::sleep(Duration::from_millis(300));
+        signal(&child, "TERM");
+        let (status, took) = wait_exit(&mut child, HANG)
+            .unwrap_or_else(|| panic!("classroom {classroom}: the server did not exit"));
+        assert!(status.success(), "classroom {classroom}: {status}");
+        assert!(
+            took <= Duration::from_secs(2),
+            "classroom {classroom}: took {took:?}"
+        );
+    }
+}
