@@ -17,7 +17,7 @@
 //! with made runs deleted on request or reclaimed once nobody has named
 //! them for [`HubConfig::reclaim_after`].
 
-use crate::run::{Run, RunSummary};
+use crate::run::{Priority, Run, RunSummary};
 use axum::response::sse::Event as SseEvent;
 use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent, RunStatus};
 use std::collections::{BTreeMap, VecDeque};
@@ -221,17 +221,18 @@ impl Hub {
         made: bool,
         owner: Option<String>,
     ) -> Arc<RunEntry> {
-        let host = match self.config.hosting {
-            Hosting::OwnThread => Run::new,
-            Hosting::CurrentRuntime => Run::on_current_runtime,
+        let (root, tracker, wake) = (&self.root, self.tracker.clone(), Arc::clone(&self.dirty));
+        let run = match self.config.hosting {
+            Hosting::OwnThread => {
+                // A student's own run yields to the class's.
+                let priority = match owner {
+                    Some(_) => Priority::Own,
+                    None => Priority::Class,
+                };
+                Run::with_priority(id, pattern, root, tracker, wake, priority)
+            }
+            Hosting::CurrentRuntime => Run::on_current_runtime(id, pattern, root, tracker, wake),
         };
-        let run = host(
-            id,
-            pattern,
-            &self.root,
-            self.tracker.clone(),
-            Arc::clone(&self.dirty),
-        );
         let entry = RunEntry {
             run: Arc::new(run),
             replay: Mutex::default(),

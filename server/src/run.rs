@@ -123,16 +123,22 @@ impl Drop for Run {
 
 /// Starts the thread and paused runtime a run lives on; the pacer keeps
 /// them going until the clock is closed.
-fn run_thread(id: &str, clock: Clock) -> std::io::Result<tokio::runtime::Handle> {
+fn run_thread(
+    id: &str,
+    clock: Clock,
+    priority: Priority,
+) -> std::io::Result<tokio::runtime::Handle> {
     let (handle_tx, handle_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(format!("run {id}"))
         .spawn(move || {
+            priority.apply();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .start_paused(true)
                 // The pacer's waits, one at a time.
                 .max_blocking_threads(1)
+                .on_thread_start(move || priority.apply())
                 .build();
             match runtime {
                 Ok(runtime) => {
@@ -147,6 +153,31 @@ fn run_thread(id: &str, clock: Clock) -> std::io::Result<tokio::runtime::Handle>
     handle_rx
         .recv()
         .map_err(|_| std::io::Error::other("the run's thread ended at once"))?
+}
+
+/// How a run's threads share the processor with the others'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A run the class watches together.
+    Class,
+    /// A student's own run: at full load thirty of them would otherwise
+    /// take the processor from the projected run and its viewers, whose
+    /// frames must keep their pace.
+    Own,
+}
+
+impl Priority {
+    /// Sets the calling thread's priority: for [`Priority::Own`] the lowest
+    /// of the normal policy (a nice value of 19 on Linux), so it runs on
+    /// what the class's runs and the streams leave.
+    fn apply(self) {
+        if self == Priority::Own
+            && let Err(e) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+        {
+            tracing::debug!(error = ?e, "could not lower a student run's priority");
+        }
+    }
 }
 
 /// What a run starts from: enough to reset it and draw its preview.
@@ -195,9 +226,21 @@ impl Run {
         tracker: TaskTracker,
         wake: Arc<Notify>,
     ) -> Run {
+        Run::with_priority(id, pattern, root, tracker, wake, Priority::Class)
+    }
+
+    /// [`Run::new`], its threads at `priority`.
+    pub fn with_priority(
+        id: String,
+        pattern: PatternId,
+        root: &CancellationToken,
+        tracker: TaskTracker,
+        wake: Arc<Notify>,
+        priority: Priority,
+    ) -> Run {
         let clock = Clock::new();
         // Without a thread of its own a run cannot exist; nor can much else.
-        let runtime = run_thread(&id, clock.clone())
+        let runtime = run_thread(&id, clock.clone(), priority)
             .unwrap_or_else(|e| panic!("cannot start the thread of run {id}: {e}"));
         Run::build(id, pattern, clock, root, tracker, wake, Some(runtime))
     }
@@ -1015,5 +1058,46 @@ mod tests {
             .collect();
         assert_eq!(clocks, [250]);
         assert_eq!(run.snapshot().clock.now_ms, 250);
+    }
+    /// The nice value of this process's thread named `name`.
+    #[cfg(target_os = "linux")]
+    fn nice_of(name: &str) -> Option<i64> {
+        std::fs::read_dir("/proc/self/task")
+            .ok()?
+            .flatten()
+            .find_map(|task| {
+                let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+                if comm.trim() != name {
+                    return None;
+                }
+                let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+                // Fields after the command's closing parenthesis; nice is the 19th
+                // field of the line, the 17th after it.
+                stat.rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .nth(16)?
+                    .parse()
+                    .ok()
+            })
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_students_run_yields_the_processor_to_the_class() {
+        let make = |id: &str, priority| {
+            Run::with_priority(
+                id.to_owned(),
+                PatternId::Tee,
+                &CancellationToken::new(),
+                TaskTracker::new(),
+                Arc::new(Notify::new()),
+                priority,
+            )
+        };
+        let _class = make("tee-class", Priority::Class);
+        let _own = make("tee-own", Priority::Own);
+        assert_eq!(nice_of("run tee-class"), Some(0));
+        assert_eq!(nice_of("run tee-own"), Some(19));
     }
 }
