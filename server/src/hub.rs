@@ -171,6 +171,12 @@ pub struct Hub {
     /// Held for a whole flush, so two flushes (the frame task's and a
     /// command's) never send their batches out of order.
     flushing: Mutex<()>,
+    /// The same for the students' own runs, flushed apart (see
+    /// [`Hub::frame_loop`]): a run is one or the other for life, so each
+    /// run's batches still go out in order.
+    flushing_own: Mutex<()>,
+    /// A flush of the students' runs is under way.
+    own_in_flight: std::sync::atomic::AtomicBool,
     config: HubConfig,
     /// Runs made so far, per pattern: the number in the next one's name.
     made: Mutex<BTreeMap<&'static str, u64>>,
@@ -198,6 +204,8 @@ impl Hub {
             root,
             tracker,
             flushing: Mutex::new(()),
+            flushing_own: Mutex::new(()),
+            own_in_flight: std::sync::atomic::AtomicBool::new(false),
             config,
             made: Mutex::default(),
         });
@@ -305,6 +313,10 @@ impl Hub {
     pub async fn remove(&self, id: &str) -> Result<(), RemoveError> {
         let entry = {
             let _in_order = self.flushing.lock().unwrap_or_else(PoisonError::into_inner);
+            let _own_in_order = self
+                .flushing_own
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let mut runs = self.write_runs();
             match runs.get(id) {
                 None => return Err(RemoveError::Unknown(id.to_owned())),
@@ -406,16 +418,42 @@ impl Hub {
                 () = self.root.cancelled() => return,
                 () = tokio::time::sleep_until(last_flush + FRAME) => {}
             }
-            self.flush();
             last_flush = tokio::time::Instant::now();
+            self.flush_runs(Whose::Class);
+            // The students' runs go out beside it, off this loop: at full
+            // load thirty of them are much to serialize, and their threads
+            // run at a low priority, so waiting on one of them must not make
+            // the class's frame late. One such flush at a time; a frame
+            // that finds one under way leaves its events to the next.
+            if !self.own_in_flight.swap(true, Ordering::AcqRel) {
+                let hub = Arc::clone(&self);
+                tokio::task::spawn_blocking(move || {
+                    hub.flush_runs(Whose::Own);
+                    hub.own_in_flight.store(false, Ordering::Release);
+                });
+            }
         }
     }
 
     /// Serializes every run's pending events once, keeps them for replay and
-    /// broadcasts them as one frame.
+    /// broadcasts them: the class's runs in one frame, then the students'.
     pub fn flush(&self) {
-        let _one_at_a_time = self.flushing.lock().unwrap_or_else(PoisonError::into_inner);
-        let entries: Vec<_> = self.read_runs().values().cloned().collect();
+        self.flush_runs(Whose::Class);
+        self.flush_runs(Whose::Own);
+    }
+
+    fn flush_runs(&self, whose: Whose) {
+        let lock = match whose {
+            Whose::Class => &self.flushing,
+            Whose::Own => &self.flushing_own,
+        };
+        let _one_at_a_time = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries: Vec<_> = self
+            .read_runs()
+            .values()
+            .filter(|e| e.owner.is_some() == (whose == Whose::Own))
+            .cloned()
+            .collect();
         let mut frame = Frame::default();
         for entry in entries {
             let events = entry.run.take_pending();
@@ -514,6 +552,13 @@ impl Hub {
         }
         viewer
     }
+}
+
+/// The class's runs or the students' own, flushed apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    Class,
+    Own,
 }
 
 /// Which runs a viewer that follows every run is sent.
