@@ -391,7 +391,7 @@ pub fn ForkButton(pattern: PatternId, run: String) -> impl IntoView {
         };
         view! {
             <button type="button" class="btn btn-primary" data-action="fork" disabled=move || busy.get() on:click=fork>
-                <span aria-hidden="true">"＋ "</span>
+                <span aria-hidden="true">"+ "</span>
                 "Try it yourself"
             </button>
         }
