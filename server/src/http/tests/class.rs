@@ -80,14 +80,7 @@ async fn call(
         .expect("the router never fails");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let body = super::body_of(response).await;
     Answer {
         status,
         body,

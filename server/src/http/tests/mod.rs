@@ -45,15 +45,19 @@ async fn call(
         .await
         .expect("the router never fails");
     let status = response.status();
+    (status, body_of(response).await)
+}
+
+/// A response's body as JSON, or as a JSON string when it is not JSON.
+async fn body_of(response: axum::response::Response) -> Value {
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("a body")
         .to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
 }
 
 async fn post(state: &AppState, uri: &str, body: Value) -> (StatusCode, Value) {
