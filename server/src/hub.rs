@@ -11,15 +11,16 @@
 //! bounded: it never slows an engine or another viewer. When it catches up it
 //! is told how much it missed and gets fresh snapshots.
 //!
-//! What the hub keeps is bounded too: each run's replay ring (what a
-//! reconnecting viewer is sent instead of a snapshot) by bytes, and emptied
-//! when the run stops or starts over; the number of runs by [`MAX_RUNS`],
+//! What the hub keeps is bounded too: each run's history since its last
+//! start (what a reconnecting viewer is sent instead of a snapshot, and what
+//! is exported) by bytes, its oldest part cut first and emptied when the run
+//! starts over; the number of runs by [`MAX_RUNS`],
 //! with made runs deleted on request or reclaimed once nobody has named
 //! them for [`HubConfig::reclaim_after`].
 
 use crate::run::{Priority, Run, RunSummary};
 use axum::response::sse::Event as SseEvent;
-use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent, RunStatus};
+use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -36,16 +37,18 @@ const VIEWER_BUFFER: usize = 128;
 /// Runs a server will hold, the patterns' own included; each costs memory
 /// and a little CPU.
 pub const MAX_RUNS: usize = 64;
-/// The most a run's replay ring may be given.
-pub const MAX_REPLAY_BYTES: usize = 16 << 20;
+/// The most a run's history may be given.
+pub const MAX_HISTORY_BYTES: usize = 256 << 20;
 
 /// How much the hub keeps, and for how long.
 #[derive(Debug, Clone)]
 pub struct HubConfig {
-    /// Bytes of serialized batches kept per run for reconnecting viewers
-    /// (at most [`MAX_REPLAY_BYTES`]). 4 MiB is about two seconds of the
-    /// busiest run at full load, and minutes of a calm one.
-    pub replay_bytes: usize,
+    /// Bytes of serialized batches kept per run since its last start (at
+    /// most [`MAX_HISTORY_BYTES`]): what reconnecting viewers resume from,
+    /// and what `GET /api/runs/{run}/history` exports. 16 MiB is eight
+    /// seconds of the busiest run at full load, and the whole of any seed
+    /// scenario.
+    pub history_bytes: usize,
     /// How long a made run may stand with no request naming it and no
     /// stream following it by name before it is deleted.
     pub reclaim_after: Duration,
@@ -67,7 +70,7 @@ pub enum Hosting {
 impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
-            replay_bytes: 4 << 20,
+            history_bytes: 16 << 20,
             reclaim_after: Duration::from_secs(600),
             hosting: Hosting::OwnThread,
         }
@@ -80,6 +83,8 @@ pub struct FrameBatch {
     run: Arc<str>,
     first_seq: u64,
     last_seq: u64,
+    /// The virtual time of its last event.
+    last_at_ms: u64,
     /// A `shared::Batch` as JSON.
     json: Arc<str>,
 }
@@ -92,11 +97,15 @@ pub struct Frame {
     removed: Vec<Arc<str>>,
 }
 
-/// A run's recent batches, for viewers that reconnect.
+/// A run's batches since its last start, bounded by bytes: for viewers
+/// that reconnect, and for export.
 #[derive(Debug, Default)]
 struct Replay {
     batches: VecDeque<Arc<FrameBatch>>,
     bytes: usize,
+    /// Where the oldest batches were cut to keep within the budget: the
+    /// last sequence number and virtual instant dropped.
+    cut: Option<(u64, u64)>,
 }
 
 impl Replay {
@@ -109,6 +118,7 @@ impl Replay {
         while self.bytes > budget && self.batches.len() > 1 {
             if let Some(old) = self.batches.pop_front() {
                 self.bytes -= old.json.len();
+                self.cut = Some((old.last_seq, old.last_at_ms));
             }
         }
     }
@@ -195,7 +205,7 @@ impl Hub {
         tracker: TaskTracker,
         mut config: HubConfig,
     ) -> Arc<Hub> {
-        config.replay_bytes = config.replay_bytes.min(MAX_REPLAY_BYTES);
+        config.history_bytes = config.history_bytes.min(MAX_HISTORY_BYTES);
         let (frames, _) = broadcast::channel(VIEWER_BUFFER);
         let hub = Arc::new(Hub {
             runs: RwLock::default(),
@@ -297,8 +307,20 @@ impl Hub {
         })
     }
 
-    /// Bytes the run's replay ring holds now.
-    pub fn replay_bytes(&self, id: &str) -> Option<usize> {
+    /// The run's history since its last start, after flushing what is
+    /// pending: its batches as JSON, oldest first, and where it was cut.
+    pub fn history(&self, id: &str) -> Option<History> {
+        let entry = self.read_runs().get(id).cloned()?;
+        self.flush();
+        let replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(History {
+            batches: replay.batches.iter().map(|b| Arc::clone(&b.json)).collect(),
+            cut: replay.cut,
+        })
+    }
+
+    /// Bytes the run's history holds now.
+    pub fn history_bytes(&self, id: &str) -> Option<usize> {
         let entry = self.read_runs().get(id).cloned()?;
         let bytes = entry
             .replay
@@ -460,16 +482,10 @@ impl Hub {
             let (Some(first), Some(last)) = (events.first(), events.last()) else {
                 continue;
             };
-            let (first_seq, last_seq) = (first.seq, last.seq);
-            let starts_over = events.iter().any(|e| {
-                matches!(
-                    e.event,
-                    Event::Run(RunEvent::Reset { .. })
-                        | Event::Run(RunEvent::Status {
-                            status: RunStatus::Stopped
-                        })
-                )
-            });
+            let (first_seq, last_seq, last_at_ms) = (first.seq, last.seq, last.at_ms);
+            let starts_over = events
+                .iter()
+                .any(|e| matches!(e.event, Event::Run(RunEvent::Reset { .. })));
             let batch = Batch {
                 run: entry.run.id().to_owned(),
                 events,
@@ -485,15 +501,16 @@ impl Hub {
                 run: entry.run.id().into(),
                 first_seq,
                 last_seq,
+                last_at_ms,
                 json: json.into(),
             });
             let mut replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
             if starts_over {
-                // What came before cannot be replayed past this batch's reset
-                // or stop; a viewer that old needs a snapshot anyway.
+                // History starts with the run's latest start (or reset): a
+                // viewer from before it needs a snapshot anyway.
                 replay.clear();
             }
-            replay.push(Arc::clone(&batch), self.config.replay_bytes);
+            replay.push(Arc::clone(&batch), self.config.history_bytes);
             frame.batches.push(batch);
         }
         if !frame.batches.is_empty() {
@@ -552,6 +569,16 @@ impl Hub {
         }
         viewer
     }
+}
+
+/// A run's history since its last start (see [`Hub::history`]).
+#[derive(Debug)]
+pub struct History {
+    /// Each a `shared::Batch` as JSON, oldest first, without gaps.
+    pub batches: Vec<Arc<str>>,
+    /// The last sequence number and virtual instant cut from the front to
+    /// keep within the budget, if any was.
+    pub cut: Option<(u64, u64)>,
 }
 
 /// The class's runs or the students' own, flushed apart.

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use server::classroom::{self, Classroom};
-use server::hub::{HubConfig, MAX_REPLAY_BYTES};
+use server::hub::{HubConfig, MAX_HISTORY_BYTES};
 use server::listen::Limits;
 use server::{Access, Config};
 use std::io::{IsTerminal, Write};
@@ -41,9 +41,10 @@ struct Cli {
     /// Connections served at once; one more is answered 503.
     #[arg(long, default_value_t = Limits::default().max_connections, value_parser = at_least_one)]
     max_connections: usize,
-    /// Bytes of recent events kept per run for viewers that reconnect.
-    #[arg(long, default_value_t = HubConfig::default().replay_bytes, value_parser = replay_bytes)]
-    replay_bytes: usize,
+    /// Bytes of history kept per run since its last start: what viewers
+    /// scrub and reconnect from, and what is exported.
+    #[arg(long, alias = "replay-bytes", default_value_t = HubConfig::default().history_bytes, value_parser = history_bytes)]
+    history_bytes: usize,
     /// Run a classroom session: the presenter (who opens the printed
     /// presenter URL) drives the shared runs; everyone else follows, answers
     /// questions and forks runs of their own. Implied by a bind beyond
@@ -63,12 +64,12 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-fn replay_bytes(text: &str) -> Result<usize, String> {
+fn history_bytes(text: &str) -> Result<usize, String> {
     let bytes: usize = text.parse().map_err(|e| format!("{e}"))?;
-    if (64 << 10..=MAX_REPLAY_BYTES).contains(&bytes) {
+    if (64 << 10..=MAX_HISTORY_BYTES).contains(&bytes) {
         Ok(bytes)
     } else {
-        Err(format!("between {} and {MAX_REPLAY_BYTES}", 64 << 10))
+        Err(format!("between {} and {MAX_HISTORY_BYTES}", 64 << 10))
     }
 }
 
@@ -103,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
             ..Limits::default()
         },
         hub: HubConfig {
-            replay_bytes: cli.replay_bytes,
+            history_bytes: cli.history_bytes,
             reclaim_after: Duration::from_secs(cli.reclaim_minutes * 60),
             ..HubConfig::default()
         },

@@ -89,3 +89,28 @@ mod tests {
         );
     }
 }
+
+/// The version of the history format [`HistoryHeader`] begins.
+pub const HISTORY_FORMAT: u32 = 1;
+
+/// The first line of an exported history (`GET /api/runs/{run}/history`,
+/// newline-delimited JSON): the scenario, then one [`crate::Envelope`] a
+/// line, in order, without gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryHeader {
+    pub format: u32,
+    pub run: String,
+    pub pattern: crate::pattern::PatternId,
+    /// The parameters and seed the run started with.
+    pub params: crate::params::Params,
+    pub seed: u64,
+    /// The clock's speed when it was exported.
+    pub speed: f64,
+    /// The sequence number of the first event that follows.
+    pub first_seq: u64,
+    /// Set when the oldest events were cut to keep within the server's
+    /// budget: the history then starts after this virtual instant, not at
+    /// the run's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_before_ms: Option<u64>,
+}

@@ -11,12 +11,18 @@ use crate::run::Run;
 use axum::Json;
 use axum::extract::OriginalUri;
 use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::http::header;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
+use axum::response::Response;
 use axum::response::sse::Event as SseEvent;
 use axum::response::sse::{KeepAlive, Sse};
 use serde::Deserialize;
-use shared::{Command, Cursor, PatternId, PatternInfo, RunSnapshot};
+use shared::stream::HISTORY_FORMAT;
+use shared::{
+    Batch, Command, Cursor, Envelope, Event, HistoryHeader, PatternId, PatternInfo, RunEvent,
+    RunSnapshot,
+};
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -103,6 +109,68 @@ pub async fn delete_run(
     state.hub.remove(&id).await?;
     tracing::info!(run = %Untrusted(&id), "run deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/runs/{run}/history`: the run since its last start, as
+/// newline-delimited JSON: a [`HistoryHeader`], then one event a line.
+pub async fn history(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let run = find(&state, &id)?;
+    let history = state
+        .hub
+        .history(&id)
+        .ok_or_else(|| ApiError::UnknownRun(id.clone()))?;
+    let events: Vec<Envelope> = history
+        .batches
+        .iter()
+        .filter_map(|json| match serde_json::from_str::<Batch>(json) {
+            Ok(batch) => Some(batch.events),
+            Err(e) => {
+                tracing::error!(run = %id, error = %e, "a kept batch does not read back");
+                None
+            }
+        })
+        .flatten()
+        .collect();
+    let snapshot = run.snapshot();
+    // The scenario is the one the history starts with.
+    let (params, seed) = match events.first().map(|e| &e.event) {
+        Some(Event::Run(RunEvent::Reset { params, seed, .. })) => (params.clone(), *seed),
+        _ => (snapshot.params.clone(), snapshot.seed),
+    };
+    let header = HistoryHeader {
+        format: HISTORY_FORMAT,
+        run: id.clone(),
+        pattern: run.pattern(),
+        params,
+        seed,
+        speed: snapshot.clock.speed,
+        first_seq: events.first().map_or(snapshot.seq + 1, |e| e.seq),
+        cut_before_ms: history.cut.map(|(_, at_ms)| at_ms),
+    };
+    let mut body = Vec::new();
+    let lines =
+        std::iter::once(serde_json::to_vec(&header)).chain(events.iter().map(serde_json::to_vec));
+    for line in lines {
+        match line {
+            Ok(line) => {
+                body.extend_from_slice(&line);
+                body.push(b'\n');
+            }
+            Err(e) => tracing::error!(run = %id, error = %e, "could not write a history line"),
+        }
+    }
+    let disposition = format!("attachment; filename=\"{id}.ndjson\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 pub async fn get_run(

@@ -193,13 +193,14 @@ async fn made_runs_left_alone_are_reclaimed() {
     );
 }
 
-/// One busy run keeps no more than its replay budget, and gives it back
-/// when it stops or is deleted.
+/// One busy run keeps no more than its history budget, keeps it once
+/// stopped (to be scrubbed and exported), and gives it back when it starts
+/// over or is deleted.
 #[tokio::test(start_paused = true)]
-async fn the_replay_ring_is_bounded_by_bytes_and_freed_on_stop() {
+async fn the_history_is_bounded_by_bytes_and_freed_when_the_run_starts_over() {
     const BUDGET: usize = 256 << 10;
     let state = state_with(HubConfig {
-        replay_bytes: BUDGET,
+        history_bytes: BUDGET,
         ..HubConfig::default()
     });
     let (_, made) = call(
@@ -218,7 +219,7 @@ async fn the_replay_ring_is_bounded_by_bytes_and_freed_on_stop() {
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     for run in ["drop-basic", made.as_str()] {
-        let held = state.hub.replay_bytes(run).expect("a ring");
+        let held = state.hub.history_bytes(run).expect("a history");
         assert!(
             held > BUDGET / 2,
             "{run}: the run is busy enough to fill it ({held} bytes)"
@@ -227,14 +228,18 @@ async fn the_replay_ring_is_bounded_by_bytes_and_freed_on_stop() {
     }
     command(&state, "drop-basic", json!({"type": "stop"})).await;
     state.hub.flush();
-    let held = state.hub.replay_bytes("drop-basic").expect("a ring");
+    let held = state.hub.history_bytes("drop-basic").expect("a history");
     assert!(
-        held < 16 << 10,
-        "a stopped run keeps only its last batch: {held} bytes"
+        held > BUDGET / 2 && held <= BUDGET + (64 << 10),
+        "a stopped run keeps its history: {held} bytes"
     );
+    command(&state, "drop-basic", json!({"type": "reset"})).await;
+    state.hub.flush();
+    let held = state.hub.history_bytes("drop-basic").expect("a history");
+    assert!(held < 16 << 10, "a reset starts it over: {held} bytes");
     let (status, _) = call(&state, "DELETE", &format!("/api/runs/{made}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(state.hub.replay_bytes(&made), None);
+    assert_eq!(state.hub.history_bytes(&made), None);
 }
 
 /// A body that starts and never finishes is answered `408` at the deadline.

@@ -861,4 +861,5 @@ async fn the_page_is_served_for_deep_links() {
 }
 
 mod class;
+mod history;
 mod stream;
