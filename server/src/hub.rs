@@ -18,6 +18,7 @@
 //! with made runs deleted on request or reclaimed once nobody has named
 //! them for [`HubConfig::reclaim_after`].
 
+use crate::replay::Recording;
 use crate::run::{Priority, Run, RunSummary};
 use axum::response::sse::Event as SseEvent;
 use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent};
@@ -390,6 +391,46 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// A replay of `recording`, named `replay-<n>`, belonging to `owner`.
+    pub fn create_replay(
+        &self,
+        recording: Recording,
+        owner: Option<String>,
+    ) -> Result<Arc<Run>, TooManyRuns> {
+        if self.read_runs().len() >= MAX_RUNS {
+            return Err(TooManyRuns);
+        }
+        let id = {
+            let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = made.entry("replay").or_insert(0);
+            *n += 1;
+            format!("replay-{n}")
+        };
+        let run = Run::replaying(
+            id.clone(),
+            Arc::new(recording),
+            &self.root,
+            self.tracker.clone(),
+            Arc::clone(&self.dirty),
+            self.config.hosting == Hosting::OwnThread,
+        );
+        let entry = Arc::new(RunEntry {
+            run: Arc::new(run),
+            replay: Mutex::default(),
+            made: true,
+            owner,
+            touched: Mutex::new(Instant::now()),
+            watchers: AtomicUsize::new(0),
+        });
+        let run = Arc::clone(&entry.run);
+        let mut runs = self.write_runs();
+        if runs.len() >= MAX_RUNS {
+            return Err(TooManyRuns);
+        }
+        runs.insert(id, entry);
+        Ok(run)
     }
 
     /// Whose run `id` is: `None` if there is no such run, `Some(None)` for

@@ -13,6 +13,7 @@
 //! - [`sink`]: what engines record through: the fold of a run's events.
 //! - [`hub`]: every run, and the per-frame event stream to viewers.
 //! - [`preview`]: the scene a run will open with, drawn before it starts.
+//! - [`replay`]: an exported history read back, to be played again.
 //! - [`http`]: the JSON API, the SSE endpoint and the embedded browser app,
 //!   behind the checks on who may reach them.
 //! - [`listen`]: the accept loop: connection limits, timeouts, and a
@@ -27,6 +28,7 @@ pub mod http;
 pub mod hub;
 pub mod listen;
 pub mod preview;
+pub mod replay;
 pub mod run;
 pub mod sink;
 

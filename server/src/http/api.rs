@@ -111,6 +111,25 @@ pub async fn delete_run(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /api/replays`: an exported history (the body, as it was
+/// downloaded) becomes a run that plays it again. Nothing is made unless
+/// the whole file reads.
+pub async fn create_replay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<RunSnapshot>), ApiError> {
+    let owner = match state.caller(&headers)? {
+        None | Some(Caller::Presenter) => None,
+        Some(Caller::Anonymous) => return Err(ClassError::NoIdentity.into()),
+        Some(Caller::Student(id)) => Some(id),
+    };
+    let recording = crate::replay::parse(&body)?;
+    let run = state.hub.create_replay(recording, owner)?;
+    tracing::info!(run = run.id(), "replay made");
+    Ok((StatusCode::CREATED, Json(run.snapshot())))
+}
+
 /// `GET /api/runs/{run}/history`: the run since its last start, as
 /// newline-delimited JSON: a [`HistoryHeader`], then one event a line.
 pub async fn history(

@@ -33,17 +33,23 @@ pub async fn bounded(request: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // An exported history is the one big body the API takes.
+    let limit = if parts.uri.path().ends_with("/replays") {
+        crate::replay::MAX_REPLAY_BYTES
+    } else {
+        BODY_LIMIT
+    };
     let mut stream = body.into_data_stream();
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         drain(stream);
-        return closing(ApiError::TooLarge);
+        return closing(ApiError::TooLarge(limit));
     }
     let read = async {
         let mut whole = Vec::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| ApiError::bad_request("the request body broke off"))?;
-            if whole.len() + chunk.len() > BODY_LIMIT {
-                return Err(ApiError::TooLarge);
+            if whole.len() + chunk.len() > limit {
+                return Err(ApiError::TooLarge(limit));
             }
             whole.extend_from_slice(&chunk);
         }
@@ -54,9 +60,9 @@ pub async fn bounded(request: Request, next: Next) -> Response {
             next.run(Request::from_parts(parts, Body::from(whole)))
                 .await
         }
-        Ok(Err(ApiError::TooLarge)) => {
+        Ok(Err(ApiError::TooLarge(limit))) => {
             drain(stream);
-            closing(ApiError::TooLarge)
+            closing(ApiError::TooLarge(limit))
         }
         Ok(Err(refusal)) => closing(refusal),
         Err(_) => closing(ApiError::Malformed {

@@ -1,12 +1,12 @@
 //! The one error type at the HTTP edge: every refusal is a 4xx with a JSON
 //! body that names the problem.
 
-use super::body::BODY_LIMIT;
 use super::guard::Untrusted;
 use crate::classroom::ClassError;
 use crate::engines::OrderError;
 use crate::engines::cancellation::tree::TreeError;
 use crate::hub::{RemoveError, TooManyRuns};
+use crate::replay::ReplayError;
 use crate::run::CommandError;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -37,6 +37,8 @@ pub enum ApiError {
     Class(#[from] ClassError),
     #[error("this server runs no classroom session; start it with --classroom")]
     NoSession,
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
     #[error("`{}` is the pattern's own run and stays; stop or reset it instead", Untrusted(.0))]
     KeptRun(String),
     #[error(
@@ -45,8 +47,8 @@ pub enum ApiError {
     HostNotAllowed(String),
     #[error("commands are taken from this dashboard's own pages only, not from {0}")]
     CrossOrigin(String),
-    #[error("the request body is too large ({} KiB at most)", BODY_LIMIT / 1024)]
-    TooLarge,
+    #[error("the request body is too large ({} KiB at most)", .0 / 1024)]
+    TooLarge(usize),
     /// The request's body, path or query could not be read.
     #[error("{message}")]
     Malformed { status: StatusCode, message: String },
@@ -62,6 +64,7 @@ impl ApiError {
             ApiError::Command(CommandError::NotPaused) => (StatusCode::CONFLICT, "not_paused"),
             ApiError::Command(CommandError::NotRunning) => (StatusCode::CONFLICT, "not_running"),
             ApiError::Command(CommandError::Busy) => (StatusCode::CONFLICT, "busy"),
+            ApiError::Command(CommandError::Replay(_)) => (StatusCode::CONFLICT, "replay"),
             ApiError::Command(CommandError::Gone) => (StatusCode::NOT_FOUND, "unknown_run"),
             ApiError::Command(CommandError::Tree(e)) => match e {
                 TreeError::UnknownNode(_) => (StatusCode::NOT_FOUND, "unknown_node"),
@@ -91,10 +94,11 @@ impl ApiError {
                 ClassError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             },
             ApiError::NoSession => (StatusCode::NOT_FOUND, "no_session"),
+            ApiError::Replay(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_history"),
             ApiError::KeptRun(_) => (StatusCode::CONFLICT, "pattern_run"),
             ApiError::HostNotAllowed(_) => (StatusCode::FORBIDDEN, "host_not_allowed"),
             ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
-            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::Malformed { status, .. } => match *status {
                 StatusCode::REQUEST_TIMEOUT => (*status, "body_timeout"),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => (*status, "not_json"),

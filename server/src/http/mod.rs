@@ -51,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/runs/{run}", get(api::get_run).delete(api::delete_run))
         .route("/runs/{run}/commands", post(api::command))
         .route("/runs/{run}/history", get(api::history))
+        .route("/replays", post(api::create_replay))
         .route("/events", get(api::events))
         .route("/classroom", get(class::report))
         .route("/classroom/qr.svg", get(class::qr))

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::engines::cancellation::tree::{Tree, TreeError};
 use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
 use crate::preview;
+use crate::replay::Recording;
 use crate::sink::{RunCore, RunState, Sink};
 use serde::Serialize;
 use shared::clock::{MAX_SPEED, MIN_SPEED, speed_milli};
@@ -67,6 +68,8 @@ pub enum CommandError {
     Order(#[from] OrderError),
     #[error("the run did not carry the command out in time; is it paused?")]
     Busy,
+    #[error("a replay plays what was recorded; `{0}` would change it")]
+    Replay(&'static str),
     #[error("the run is gone")]
     Gone,
 }
@@ -112,6 +115,8 @@ pub struct Run {
     /// for a run inside the caller's runtime (an engine test on tokio's
     /// paused test clock, which moves virtual time by hand).
     runtime: Option<tokio::runtime::Handle>,
+    /// For a replay: the history it plays instead of an engine.
+    recording: Option<Arc<Recording>>,
 }
 
 impl Drop for Run {
@@ -242,7 +247,7 @@ impl Run {
         // Without a thread of its own a run cannot exist; nor can much else.
         let runtime = run_thread(&id, clock.clone(), priority)
             .unwrap_or_else(|e| panic!("cannot start the thread of run {id}: {e}"));
-        Run::build(id, pattern, clock, root, tracker, wake, Some(runtime))
+        Run::build(id, pattern, clock, root, tracker, wake, Some(runtime), None)
     }
 
     /// A run whose engine runs on the caller's runtime, with no pacer:
@@ -256,9 +261,43 @@ impl Run {
         tracker: TaskTracker,
         wake: Arc<Notify>,
     ) -> Run {
-        Run::build(id, pattern, Clock::new(), root, tracker, wake, None)
+        Run::build(id, pattern, Clock::new(), root, tracker, wake, None, None)
     }
 
+    /// A read-only run that plays `recording` on a thread and clock of its
+    /// own (or, with `own_thread` false, on the caller's runtime, for
+    /// tests): speed, pause, step, start, stop and reset work; nothing
+    /// else does.
+    pub fn replaying(
+        id: String,
+        recording: Arc<Recording>,
+        root: &CancellationToken,
+        tracker: TaskTracker,
+        wake: Arc<Notify>,
+        own_thread: bool,
+    ) -> Run {
+        let pattern = recording.header.pattern;
+        let clock = Clock::new();
+        let runtime = own_thread.then(|| {
+            run_thread(&id, clock.clone(), Priority::Class)
+                .unwrap_or_else(|e| panic!("cannot start the thread of run {id}: {e}"))
+        });
+        Run::build(
+            id,
+            pattern,
+            clock,
+            root,
+            tracker,
+            wake,
+            runtime,
+            Some(recording),
+        )
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the one place every kind of run is made"
+    )]
     fn build(
         id: String,
         pattern: PatternId,
@@ -267,8 +306,12 @@ impl Run {
         tracker: TaskTracker,
         wake: Arc<Notify>,
         runtime: Option<tokio::runtime::Handle>,
+        recording: Option<Arc<Recording>>,
     ) -> Run {
-        let params = pattern.preset();
+        let (params, seed) = match &recording {
+            Some(r) => (r.header.params.clone(), r.header.seed),
+            None => (pattern.preset(), DEFAULT_SEED),
+        };
         let core = RunCore {
             clock,
             state: Mutex::new(RunState {
@@ -282,11 +325,12 @@ impl Run {
             pattern,
             core: Arc::new(core),
             params: watch::Sender::new(params),
-            seed: Mutex::new(DEFAULT_SEED),
+            seed: Mutex::new(seed),
             engine: tokio::sync::Mutex::new(None),
             root: root.child_token(),
             tracker,
             runtime,
+            recording,
         };
         // The scene it opens with, drawn on its own runtime (its clock is
         // read there) before anyone can see the run.
@@ -412,6 +456,9 @@ impl Run {
     }
 
     async fn execute(&self, command: Command) -> Result<RunSnapshot, CommandError> {
+        if self.recording.is_some() && !plays_a_replay(&command) {
+            return Err(CommandError::Replay(command.name()));
+        }
         if !self.pattern.takes(&command) {
             return Err(match command.target() {
                 Target::Tree => CommandError::NoTree(self.pattern),
@@ -443,8 +490,12 @@ impl Run {
             Command::Reset => {
                 let mut engine = self.engine.lock().await;
                 self.halt(&mut engine).await;
-                *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = DEFAULT_SEED;
-                self.params.send_replace(self.pattern.preset());
+                let (params, seed) = match &self.recording {
+                    Some(r) => (r.header.params.clone(), r.header.seed),
+                    None => (self.pattern.preset(), DEFAULT_SEED),
+                };
+                *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = seed;
+                self.params.send_replace(params);
                 self.show_ready();
                 // Back to how a new run is: ready to run, not frozen.
                 self.resume_clock();
@@ -584,7 +635,7 @@ impl Run {
             self.seed(),
             inbox,
         );
-        if self.pattern.family() == Family::Cancellation {
+        if self.pattern.family() == Family::Cancellation && self.recording.is_none() {
             // Made now, so a viewer's command finds it even before the
             // engine's first step.
             let _ = ctx
@@ -601,8 +652,12 @@ impl Run {
         let ended = token.clone();
         let clock = self.core.clock.clone();
         clock.set_active(true);
+        let recording = self.recording.clone();
         let task = self.tracker.spawn(async move {
-            engines::run(pattern, ctx).await;
+            match recording {
+                Some(recording) => play(&recording, &ctx).await,
+                None => engines::run(pattern, ctx).await,
+            }
             // Whatever the engine spawned has exited too.
             tracker.close();
             tracker.wait().await;
@@ -663,6 +718,35 @@ impl Run {
                 let _ = runtime.spawn(stop).await;
             }
         }
+    }
+}
+
+/// Whether a replay takes `command`: it can be started, stopped, reset and
+/// its clock driven; what would change the recorded run cannot be done.
+fn plays_a_replay(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Start
+            | Command::Stop
+            | Command::Restart
+            | Command::Reset
+            | Command::Pause
+            | Command::Resume
+            | Command::Step { .. }
+            | Command::SetSpeed { .. }
+    )
+}
+
+/// Emits a recording's events at their virtual instants, until the end or
+/// a stop.
+async fn play(recording: &Recording, ctx: &Ctx) {
+    for (at, event) in recording.played() {
+        tokio::select! {
+            biased;
+            () = ctx.token.cancelled() => return,
+            () = ctx.clock.sleep_until(at) => {}
+        }
+        ctx.sink.emit(event.clone());
     }
 }
 

@@ -179,3 +179,175 @@ async fn a_history_over_its_budget_is_cut_from_the_front_and_says_where() {
         body.len()
     );
 }
+
+async fn snapshot(state: &AppState, run: &str) -> RunSnapshot {
+    let (_, _, body) = send(state, "GET", &format!("/api/runs/{run}"), None).await;
+    serde_json::from_slice(&body).expect("a snapshot")
+}
+
+/// Lets `run` go until it finishes, within `limit` of virtual time.
+async fn finishes(state: &AppState, run: &str, limit: Duration) -> bool {
+    let start = tokio::time::Instant::now();
+    while start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if snapshot(state, run).await.status == RunStatus::Finished {
+            return true;
+        }
+    }
+    false
+}
+
+async fn post_raw(state: &AppState, uri: &str, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from(body))
+        .expect("a request");
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("the router never fails");
+    let status = response.status();
+    (status, super::body_of(response).await)
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_preset_that_ends_replays_from_its_export_to_the_same_end() {
+    let state = state(16 << 20);
+    let mut replayed = 0;
+    for pattern in PatternId::ALL {
+        let run = pattern.as_str();
+        send(
+            &state,
+            "POST",
+            &format!("/api/runs/{run}/commands"),
+            Some(json!({"type": "start"})),
+        )
+        .await;
+        if !finishes(&state, run, Duration::from_secs(60)).await {
+            // An endless preset: nothing to end the same.
+            send(
+                &state,
+                "POST",
+                &format!("/api/runs/{run}/commands"),
+                Some(json!({"type": "stop"})),
+            )
+            .await;
+            continue;
+        }
+        let original = snapshot(&state, run).await;
+        let (_, _, file) = send(&state, "GET", &format!("/api/runs/{run}/history"), None).await;
+        let (status, made) = post_raw(&state, "/api/replays", file).await;
+        assert_eq!(status, StatusCode::CREATED, "{run}: {made}");
+        let replay = made["run"].as_str().expect("a run").to_owned();
+        assert_eq!(made["status"], "idle", "{run}: ready to play");
+        send(
+            &state,
+            "POST",
+            &format!("/api/runs/{replay}/commands"),
+            Some(json!({"type": "start"})),
+        )
+        .await;
+        assert!(
+            finishes(&state, &replay, Duration::from_secs(60)).await,
+            "{run}: the replay ends"
+        );
+        let again = snapshot(&state, &replay).await;
+        assert_eq!(again.counters, original.counters, "{run}");
+        assert_eq!(again.scene, original.scene, "{run}");
+        assert_eq!(
+            (again.params, again.seed),
+            (original.params, original.seed),
+            "{run}"
+        );
+        assert_eq!(
+            again.clock.now_ms, original.clock.now_ms,
+            "{run}: the same length"
+        );
+        // A replay plays what was recorded and nothing else.
+        let (status, _, body) = send(
+            &state,
+            "POST",
+            &format!("/api/runs/{replay}/commands"),
+            Some(json!({"type": "set_params", "params": {}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{run}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("\"replay\""),
+            "{run}"
+        );
+        send(&state, "DELETE", &format!("/api/runs/{replay}"), None).await;
+        replayed += 1;
+    }
+    assert!(replayed >= 20, "only {replayed} presets replayed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bad_history_is_refused_with_its_line_and_nothing_is_made() {
+    let state = state(16 << 20);
+    let runs_before = state.hub.list().len();
+    let cases: [(&[u8], StatusCode, &str); 4] = [
+        (
+            b"not json\n",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "line 1: not JSON",
+        ),
+        (b"", StatusCode::UNPROCESSABLE_ENTITY, "the file is empty"),
+        (
+            b"{\"format\": 2}\n",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "line 1: history format",
+        ),
+        (
+            b"{\"format\": 1, \"pattern\": \"warp-drive\"}\n",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown pattern",
+        ),
+    ];
+    for (file, status, message) in cases {
+        let (got, body) = post_raw(&state, "/api/replays", file.to_vec()).await;
+        assert_eq!(got, status, "{body}");
+        assert_eq!(
+            body["error"],
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "body_too_large"
+            } else {
+                "bad_history"
+            }
+        );
+        assert!(
+            body["message"].as_str().unwrap_or("").contains(message),
+            "{body}"
+        );
+    }
+    // A gap, in a real export.
+    run_to_the_end(&state, "drop-basic", 42).await;
+    let (_, _, file) = send(&state, "GET", "/api/runs/drop-basic/history", None).await;
+    let text = String::from_utf8(file).expect("text");
+    let gap: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 5)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let (got, body) = post_raw(&state, "/api/replays", gap.into_bytes()).await;
+    assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("line 6: seq"),
+        "{body}"
+    );
+    // Over the size cap.
+    let huge = vec![b' '; crate::replay::MAX_REPLAY_BYTES + 1];
+    let (got, body) = post_raw(&state, "/api/replays", huge).await;
+    assert_eq!(got, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(
+        state.hub.list().len(),
+        runs_before,
+        "nothing half-made is left"
+    );
+}
