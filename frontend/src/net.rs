@@ -253,9 +253,9 @@ async fn send_all(model: RwSignal<Model>, run: &str, commands: Vec<Command>) -> 
     true
 }
 
-/// Sends a classroom request (`POST` with a JSON body, or `DELETE`);
+/// Sends a request (with a JSON or text body, or none);
 /// answers the body of a success, shows the message of a refusal.
-pub async fn class_request(
+pub async fn request_or_toast(
     model: RwSignal<Model>,
     method: &str,
     url: &str,

@@ -66,7 +66,7 @@ pub fn ClassSync() -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            net::class_request(model, "POST", "/api/classroom/follow", Some(body)).await;
+            net::request_or_toast(model, "POST", "/api/classroom/follow", Some(body)).await;
         });
     });
     // A student who follows: every move of the presenter is followed.
@@ -184,7 +184,7 @@ pub fn QuestionCard() -> impl IntoView {
                     let answer = Answer { question: id, choice: i };
                     if let Ok(body) = serde_json::to_string(&answer) {
                         spawn_local(async move {
-                            net::class_request(model, "POST", "/api/classroom/answer", Some(body))
+                            net::request_or_toast(model, "POST", "/api/classroom/answer", Some(body))
                                 .await;
                         });
                     }
@@ -231,12 +231,12 @@ fn footer(model: RwSignal<Model>, q: &Asked, presenter: bool, revealed: bool) ->
     if presenter {
         let reveal = move |_| {
             spawn_local(async move {
-                net::class_request(model, "POST", "/api/classroom/reveal", None).await;
+                net::request_or_toast(model, "POST", "/api/classroom/reveal", None).await;
             });
         };
         let close = move |_| {
             spawn_local(async move {
-                net::class_request(model, "DELETE", "/api/classroom/question", None).await;
+                net::request_or_toast(model, "DELETE", "/api/classroom/question", None).await;
             });
         };
         view! {
@@ -303,7 +303,7 @@ pub fn AskMenu(pattern: PatternId, run: String) -> impl IntoView {
                         };
                         if let Ok(body) = serde_json::to_string(&ask) {
                             spawn_local(async move {
-                                net::class_request(
+                                net::request_or_toast(
                                     model,
                                     "POST",
                                     "/api/classroom/question",
@@ -387,7 +387,7 @@ fn WriteQuestion(run: String, open: RwSignal<bool>) -> impl IntoView {
         if let Ok(body) = serde_json::to_string(&ask) {
             open.set(false);
             spawn_local(async move {
-                net::class_request(model, "POST", "/api/classroom/question", Some(body)).await;
+                net::request_or_toast(model, "POST", "/api/classroom/question", Some(body)).await;
             });
         }
     };
@@ -461,7 +461,7 @@ pub fn ForkButton(pattern: PatternId, run: String) -> impl IntoView {
             let navigate = navigate.clone();
             let body = format!("{{\"pattern\":\"{pattern}\"}}");
             spawn_local(async move {
-                let made = net::class_request(model, "POST", "/api/runs", Some(body)).await;
+                let made = net::request_or_toast(model, "POST", "/api/runs", Some(body)).await;
                 busy.set(false);
                 let Some(snap) = made.and_then(|t| serde_json::from_str::<RunSnapshot>(&t).ok())
                 else {

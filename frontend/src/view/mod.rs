@@ -11,6 +11,7 @@ mod classroom;
 mod controls;
 mod counters;
 mod flow;
+mod history;
 mod overload;
 mod page;
 mod resilience;
@@ -195,6 +196,7 @@ pub fn App() -> impl IntoView {
             <session::Shortcuts />
             <classroom::ClassSync />
             <classroom::QuestionCard />
+            <history::DropReplay />
             <chrome::Toasts />
         </Router>
     }

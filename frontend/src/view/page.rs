@@ -4,6 +4,7 @@
 use super::chrome::NotFound;
 use super::classroom::{AskMenu, ForkButton};
 use super::controls::{Controls, lifecycle_buttons, param_field};
+use super::history::{HistoryTools, SharedScenario};
 use super::session::{follow_speed, session};
 use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
@@ -63,7 +64,9 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                     <div class="pattern-class">
                         <AskMenu pattern run=run.clone() />
                         <ForkButton pattern run=run.clone() />
+                        <HistoryTools run=run.clone() />
                     </div>
+                    <SharedScenario pattern run=run.clone() />
                     <RunStatus run=run.clone() />
                 </header>
                 <p class="summary">{summary}</p>
