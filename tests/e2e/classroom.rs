@@ -74,6 +74,10 @@ async fn a_student_follows_the_presenter_answers_and_sees_the_reveal() {
             PATIENCE,
         )
         .await;
+    // Keys go to the page, not to the link just clicked.
+    presenter
+        .eval::<bool>("(document.activeElement && document.activeElement.blur(), true)")
+        .await;
     presenter.press(" ").await;
     presenter
         .wait_for(
@@ -149,6 +153,9 @@ async fn a_student_follows_the_presenter_answers_and_sees_the_reveal() {
             r#"location.search.includes('run=cancel-tree-') && document.querySelector('.own-run')"#,
             PATIENCE,
         )
+        .await;
+    student
+        .eval::<bool>("(document.activeElement && document.activeElement.blur(), true)")
         .await;
     student.press(" ").await;
     let own = student
