@@ -218,7 +218,7 @@ pub fn QuestionCard() -> impl IntoView {
         view! {
             <section class="question-card" aria-label="Question for the class" data-revealed=revealed.to_string()>
                 <h2>{q.text.clone()}</h2>
-                <ol class="choices">{choices}</ol>
+                <ol class="answers">{choices}</ol>
                 {footer}
             </section>
         }
