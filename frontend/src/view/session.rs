@@ -34,6 +34,8 @@ pub struct Session {
     pub present: RwSignal<bool>,
     /// The pattern on screen, whose run the shortcuts drive.
     pub on_screen: RwSignal<Option<PatternId>>,
+    /// The run shown: the pattern's own, or another run of it (`?run=`).
+    pub run_on_screen: RwSignal<Option<String>>,
     pub help_open: RwSignal<bool>,
     pub search_open: RwSignal<bool>,
     /// Presenter mode's drawer with every control of the run.
@@ -69,6 +71,7 @@ impl Session {
             speed: RwSignal::new(speed),
             present: RwSignal::new(present),
             on_screen: RwSignal::new(None),
+            run_on_screen: RwSignal::new(None),
             help_open: RwSignal::new(false),
             search_open: RwSignal::new(false),
             drawer_open: RwSignal::new(false),
@@ -183,13 +186,13 @@ pub fn Shortcuts() -> impl IntoView {
             return;
         }
         ev.prevent_default();
-        let on_screen = session.on_screen.get_untracked();
-        let run_state = on_screen.and_then(|p| {
-            model.with_untracked(|m| m.run(p.as_str()).map(|s| (s.status, s.clock.paused)))
+        let on_screen = session.run_on_screen.get_untracked();
+        let run_state = on_screen.as_ref().and_then(|run| {
+            model.with_untracked(|m| m.run(run).map(|s| (s.status, s.clock.paused)))
         });
         let send = |commands: Vec<Command>| {
-            if let Some(pattern) = on_screen {
-                net::send(model, pattern.as_str().to_owned(), commands);
+            if let Some(run) = &on_screen {
+                net::send(model, run.clone(), commands);
             }
         };
         match shortcut {
@@ -470,9 +473,20 @@ pub fn follow_speed(run: String, pattern: PatternId) {
     let Ctx { model, .. } = ctx();
     let session = session();
     session.on_screen.set(Some(pattern));
+    session.run_on_screen.set(Some(run.clone()));
+    let shown = run.clone();
     on_cleanup(move || {
         if session.on_screen.get_untracked() == Some(pattern) {
             session.on_screen.set(None);
+        }
+        if session
+            .run_on_screen
+            .try_get_untracked()
+            .flatten()
+            .as_deref()
+            == Some(shown.as_str())
+        {
+            session.run_on_screen.set(None);
         }
     });
     let known = Memo::new({
