@@ -64,7 +64,6 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                     <div class="pattern-class">
                         <AskMenu pattern run=run.clone() />
                         <ForkButton pattern run=run.clone() />
-                        <HistoryTools run=run.clone() />
                     </div>
                     <SharedScenario pattern run=run.clone() />
                     <RunStatus run=run.clone() />
@@ -91,6 +90,7 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                     </h2>
                     <p>{try_this}</p>
                 </section>
+                <HistoryTools run=run.clone() />
                 <Controls run pattern />
             </aside>
         </article>
