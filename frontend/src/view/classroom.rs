@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
-use shared::classroom::{Answer, Ask, Asked, ClassView, Follow, Question, Role};
+use shared::classroom::{Answer, Ask, Asked, ClassView, Follow, Role};
 use shared::{PatternId, RunSnapshot};
 
 /// Whether this student's page follows the presenter.
@@ -228,43 +228,33 @@ pub fn QuestionCard() -> impl IntoView {
 
 fn footer(model: RwSignal<Model>, q: &Asked, presenter: bool, revealed: bool) -> AnyView {
     let answered = format!("{} answered", q.answered);
-    if presenter {
-        let reveal = move |_| {
+    // One request for each of the presenter's buttons.
+    let send = move |method: &'static str, url: &'static str| {
+        move |_| {
             spawn_local(async move {
-                net::request_or_toast(model, "POST", "/api/classroom/reveal", None).await;
+                net::request_or_toast(model, method, url, None).await;
             });
-        };
-        let close = move |_| {
-            spawn_local(async move {
-                net::request_or_toast(model, "DELETE", "/api/classroom/question", None).await;
-            });
-        };
-        view! {
-            <footer class="question-foot">
-                <span data-answered=q.answered>{answered}</span>
-                {(!revealed).then(|| view! {
-                    <button type="button" class="btn btn-primary" data-action="reveal" on:click=reveal>"Reveal"</button>
-                })}
-                <button type="button" class="btn" data-action="close-question" on:click=close>"Close"</button>
-            </footer>
         }
-        .into_any()
-    } else {
-        let line = if revealed {
-            "The run goes on: watch what happens."
-        } else if q.mine.is_some() {
-            "Answered: you can change it until the reveal."
-        } else {
-            "Pick one: what happens next?"
-        };
-        view! {
-            <footer class="question-foot">
-                <span data-answered=q.answered>{answered}</span>
-                <span>{line}</span>
-            </footer>
-        }
-        .into_any()
+    };
+    let line = match (presenter, revealed, q.mine.is_some()) {
+        (true, _, _) => "",
+        (false, true, _) => "The run goes on: watch what happens.",
+        (false, false, true) => "Answered: you can change it until the reveal.",
+        (false, false, false) => "Pick one: what happens next?",
+    };
+    view! {
+        <footer class="question-foot">
+            <span data-answered=q.answered>{answered}</span>
+            <span>{line}</span>
+            {(presenter && !revealed).then(|| view! {
+                <button type="button" class="btn btn-primary" data-action="reveal" on:click=send("POST", "/api/classroom/reveal")>"Reveal"</button>
+            })}
+            {presenter.then(|| view! {
+                <button type="button" class="btn" data-action="close-question" on:click=send("DELETE", "/api/classroom/question")>"Close"</button>
+            })}
+        </footer>
     }
+    .into_any()
 }
 
 /// The presenter's questions for the pattern on screen: its prepared ones,
@@ -286,7 +276,6 @@ pub fn AskMenu(pattern: PatternId, run: String) -> impl IntoView {
             return ().into_any();
         }
         let run = run.clone();
-        let written_run = run.clone();
         let items = move || {
             prepared
                 .get()
@@ -340,98 +329,12 @@ pub fn AskMenu(pattern: PatternId, run: String) -> impl IntoView {
                 {move || open.get().then(|| view! {
                     <div class="ask-list">
                         <ul>{items.clone()}</ul>
-                        <WriteQuestion run=written_run.clone() open />
                     </div>
                 })}
             </div>
         }
         .into_any()
     })
-}
-
-/// A question written on the spot: its text, two to four choices, and
-/// which is right.
-#[component]
-fn WriteQuestion(run: String, open: RwSignal<bool>) -> impl IntoView {
-    let Ctx { model, .. } = ctx();
-    let text = RwSignal::new(String::new());
-    let choices: [RwSignal<String>; 4] = std::array::from_fn(|_| RwSignal::new(String::new()));
-    let right = RwSignal::new(0usize);
-    let ask = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let filled: Vec<(usize, String)> = choices
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, c.get_untracked().trim().to_owned()))
-            .filter(|(_, c)| !c.is_empty())
-            .collect();
-        let answer = filled.iter().position(|(i, _)| *i == right.get_untracked());
-        let Some(answer) = answer else {
-            net::toast(model, "Mark a filled-in choice as the right one.");
-            return;
-        };
-        let question = Question {
-            text: text.get_untracked().trim().to_owned(),
-            choices: filled.into_iter().map(|(_, c)| c).collect(),
-            answer,
-        };
-        if let Some(problem) = question.problem() {
-            net::toast(model, problem);
-            return;
-        }
-        let ask = Ask {
-            run: run.clone(),
-            prepared: None,
-            question: Some(question),
-        };
-        if let Ok(body) = serde_json::to_string(&ask) {
-            open.set(false);
-            spawn_local(async move {
-                net::request_or_toast(model, "POST", "/api/classroom/question", Some(body)).await;
-            });
-        }
-    };
-    let rows = choices
-        .iter()
-        .enumerate()
-        .map(|(i, choice)| {
-            let choice = *choice;
-            view! {
-                <label class="write-choice">
-                    <input
-                        type="radio"
-                        name="right-choice"
-                        aria-label=format!("Choice {} is right", i + 1)
-                        prop:checked=move || right.get() == i
-                        on:change=move |_| right.set(i)
-                    />
-                    <input
-                        type="text"
-                        maxlength="200"
-                        placeholder=format!("Choice {}", i + 1)
-                        aria-label=format!("Choice {}", i + 1)
-                        prop:value=move || choice.get()
-                        on:input=move |ev| choice.set(event_target_value(&ev))
-                    />
-                </label>
-            }
-        })
-        .collect_view();
-    view! {
-        <form class="write-question" on:submit=ask>
-            <p class="write-title">"Or write one (mark the right choice)"</p>
-            <input
-                type="text"
-                maxlength="200"
-                placeholder="Your question"
-                aria-label="Your question"
-                prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
-            />
-            {rows}
-            <button type="submit" class="btn btn-primary" data-action="ask-written">"Ask"</button>
-        </form>
-    }
 }
 
 /// A student's way to try the pattern without disturbing the class: a

@@ -11,7 +11,6 @@ mod classroom;
 mod controls;
 mod counters;
 mod flow;
-mod history;
 mod overload;
 mod page;
 mod resilience;
@@ -196,7 +195,6 @@ pub fn App() -> impl IntoView {
             <session::Shortcuts />
             <classroom::ClassSync />
             <classroom::QuestionCard />
-            <history::DropReplay />
             <chrome::Toasts />
         </Router>
     }

@@ -4,7 +4,6 @@
 use super::chrome::NotFound;
 use super::classroom::{AskMenu, ForkButton};
 use super::controls::{Controls, lifecycle_buttons, param_field};
-use super::history::{HistoryTools, SharedScenario};
 use super::session::{follow_speed, session};
 use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
@@ -65,7 +64,6 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                         <AskMenu pattern run=run.clone() />
                         <ForkButton pattern run=run.clone() />
                     </div>
-                    <SharedScenario pattern run=run.clone() />
                     <RunStatus run=run.clone() />
                 </header>
                 <p class="summary">{summary}</p>
@@ -90,7 +88,6 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                     </h2>
                     <p>{try_this}</p>
                 </section>
-                <HistoryTools run=run.clone() />
                 <Controls run pattern />
             </aside>
         </article>

@@ -187,10 +187,15 @@ impl PatternId {
     /// Checks a viewer's change of some parameters, and answers whether all
     /// of them apply live, without a restart.
     pub fn check(self, changes: &Params) -> Result<bool, ParamError> {
+        self.check_against(&self.specs(), changes)
+    }
+
+    /// [`PatternId::check`] against `specs` already at hand (the browser
+    /// has them from `GET /api/patterns`).
+    pub fn check_against(self, specs: &[ParamSpec], changes: &Params) -> Result<bool, ParamError> {
         if changes.is_empty() {
             return Err(ParamError::Empty);
         }
-        let specs = self.specs();
         let mut live = true;
         for (name, &value) in changes {
             let Some(spec) = specs.iter().find(|s| &s.name == name) else {

@@ -841,10 +841,13 @@ async fn the_page_is_served_for_deep_links() {
         .await
         .expect("a body")
         .to_bytes();
-    // Twenty-four pattern views make about 400 KB: a ceiling that catches
-    // a dependency or a generic blow-up, not the next view.
+    // Twenty-four pattern views, the classroom session's views and the
+    // family-grouped protocol make about 451 KB: a ceiling that catches a
+    // dependency or a generic blow-up, not the next view. (Raised from
+    // 450 KB when the classroom came; making the bundle small again is
+    // issue 16's.)
     assert!(
-        bytes.len() < 450_000,
+        bytes.len() < 460_000,
         "the compressed bundle is {} bytes",
         bytes.len()
     );
