@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 use shared::classroom::ClassView;
-use shared::{Batch, Command, ErrorBody, Lagged, PatternInfo, Removed, RunSnapshot};
+use shared::{
+    Batch, Command, Envelope, ErrorBody, HistoryHeader, Lagged, PatternInfo, Removed, RunSnapshot,
+};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -179,6 +181,48 @@ pub fn fetch_run(model: RwSignal<Model>, run: String) {
             Err(e) => warn!("could not load run {run}: {e}"),
         }
         FETCHING.with(|f| f.borrow_mut().remove(&run));
+    });
+}
+
+/// Fetches the server's history of the run on screen, if the model wants
+/// it (when the page opens, and after the stream skipped events).
+pub fn fetch_history(model: RwSignal<Model>) {
+    let Some(run) = model.try_update(Model::history_to_fetch).flatten() else {
+        return;
+    };
+    spawn_local(async move {
+        let url = format!("/api/runs/{run}/history");
+        let text = match request("GET", &url, None).await {
+            Ok((200, text)) => text,
+            Ok((status, _)) => {
+                warn!("{url} answered HTTP {status}");
+                return;
+            }
+            Err(e) => {
+                warn!("could not load the history of {run}: {e}");
+                return;
+            }
+        };
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header = match lines.next().map(serde_json::from_str::<HistoryHeader>) {
+            Some(Ok(header)) => header,
+            Some(Err(e)) => {
+                warn!("the history of {run} has a malformed header: {e}");
+                return;
+            }
+            None => return,
+        };
+        let mut events = Vec::new();
+        for line in lines {
+            match serde_json::from_str::<Envelope>(line) {
+                Ok(env) => events.push(env),
+                Err(e) => {
+                    warn!("the history of {run} has a malformed line: {e}");
+                    return;
+                }
+            }
+        }
+        model.update(|m| m.on_history(header, events));
     });
 }
 

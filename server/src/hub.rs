@@ -21,7 +21,7 @@
 use crate::replay::Recording;
 use crate::run::{Priority, Run, RunSummary};
 use axum::response::sse::Event as SseEvent;
-use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent};
+use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent, RunSnapshot};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -84,8 +84,6 @@ pub struct FrameBatch {
     run: Arc<str>,
     first_seq: u64,
     last_seq: u64,
-    /// The virtual time of its last event.
-    last_at_ms: u64,
     /// A `shared::Batch` as JSON.
     json: Arc<str>,
 }
@@ -98,29 +96,68 @@ pub struct Frame {
     removed: Vec<Arc<str>>,
 }
 
+/// How many checkpoints a run's history holds at most: it is cut at one,
+/// so the part kept always folds from a known state.
+const CHECKPOINTS: usize = 8;
+
 /// A run's batches since its last start, bounded by bytes: for viewers
 /// that reconnect, and for export.
+///
+/// It is cut only where it holds a checkpoint (the run's state after a
+/// batch, taken every eighth of the budget), so what is left still folds:
+/// from the checkpoint, which becomes its base.
 #[derive(Debug, Default)]
 struct Replay {
     batches: VecDeque<Arc<FrameBatch>>,
     bytes: usize,
-    /// Where the oldest batches were cut to keep within the budget: the
-    /// last sequence number and virtual instant dropped.
-    cut: Option<(u64, u64)>,
+    /// The run's state after the batch ending at each sequence number,
+    /// oldest first.
+    checkpoints: VecDeque<(u64, Arc<RunSnapshot>)>,
+    /// Bytes pushed since the latest checkpoint.
+    since_checkpoint: usize,
+    /// The state the kept batches fold from, once the front was cut.
+    base: Option<Arc<RunSnapshot>>,
 }
 
 impl Replay {
-    /// Keeps `batch`, dropping the oldest ones beyond `budget` bytes (the
-    /// newest is always kept, so a viewer one frame behind never needs a
-    /// snapshot).
-    fn push(&mut self, batch: Arc<FrameBatch>, budget: usize) {
+    /// Whether the next batch should come with the run's state after it.
+    fn wants_checkpoint(&self, budget: usize) -> bool {
+        self.since_checkpoint >= budget / CHECKPOINTS
+    }
+
+    /// Keeps `batch` (with the run's state after it, if a checkpoint was
+    /// wanted), then cuts the oldest batches at checkpoints while more
+    /// than `budget` bytes are kept. The newest batch is always kept, so a
+    /// viewer one frame behind never needs a snapshot.
+    fn push(&mut self, batch: Arc<FrameBatch>, after: Option<RunSnapshot>, budget: usize) {
         self.bytes += batch.json.len();
-        self.batches.push_back(batch);
-        while self.bytes > budget && self.batches.len() > 1 {
-            if let Some(old) = self.batches.pop_front() {
-                self.bytes -= old.json.len();
-                self.cut = Some((old.last_seq, old.last_at_ms));
+        self.since_checkpoint += batch.json.len();
+        if let Some(after) = after {
+            self.checkpoints
+                .push_back((batch.last_seq, Arc::new(after)));
+            self.since_checkpoint = 0;
+            if self.checkpoints.len() > CHECKPOINTS {
+                self.checkpoints.pop_front();
             }
+        }
+        let newest = batch.last_seq;
+        self.batches.push_back(batch);
+        while self.bytes > budget {
+            let Some((seq, _)) = self.checkpoints.front() else {
+                break;
+            };
+            if *seq >= newest {
+                break;
+            }
+            let Some((seq, state)) = self.checkpoints.pop_front() else {
+                break;
+            };
+            while self.batches.front().is_some_and(|b| b.last_seq <= seq) {
+                if let Some(old) = self.batches.pop_front() {
+                    self.bytes -= old.json.len();
+                }
+            }
+            self.base = Some(state);
         }
     }
 
@@ -316,7 +353,7 @@ impl Hub {
         let replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
         Some(History {
             batches: replay.batches.iter().map(|b| Arc::clone(&b.json)).collect(),
-            cut: replay.cut,
+            base: replay.base.clone(),
         })
     }
 
@@ -519,11 +556,16 @@ impl Hub {
             .collect();
         let mut frame = Frame::default();
         for entry in entries {
-            let events = entry.run.take_pending();
+            let checkpoint = entry
+                .replay
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .wants_checkpoint(self.config.history_bytes);
+            let (events, after) = entry.run.take_pending_with_state(checkpoint);
             let (Some(first), Some(last)) = (events.first(), events.last()) else {
                 continue;
             };
-            let (first_seq, last_seq, last_at_ms) = (first.seq, last.seq, last.at_ms);
+            let (first_seq, last_seq) = (first.seq, last.seq);
             let starts_over = events
                 .iter()
                 .any(|e| matches!(e.event, Event::Run(RunEvent::Reset { .. })));
@@ -542,7 +584,6 @@ impl Hub {
                 run: entry.run.id().into(),
                 first_seq,
                 last_seq,
-                last_at_ms,
                 json: json.into(),
             });
             let mut replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
@@ -551,7 +592,7 @@ impl Hub {
                 // viewer from before it needs a snapshot anyway.
                 replay.clear();
             }
-            replay.push(Arc::clone(&batch), self.config.history_bytes);
+            replay.push(Arc::clone(&batch), after, self.config.history_bytes);
             frame.batches.push(batch);
         }
         if !frame.batches.is_empty() {
@@ -617,9 +658,9 @@ impl Hub {
 pub struct History {
     /// Each a `shared::Batch` as JSON, oldest first, without gaps.
     pub batches: Vec<Arc<str>>,
-    /// The last sequence number and virtual instant cut from the front to
-    /// keep within the budget, if any was.
-    pub cut: Option<(u64, u64)>,
+    /// The run's state where the front was cut to keep within the budget,
+    /// if it was: the batches fold from it.
+    pub base: Option<Arc<RunSnapshot>>,
 }
 
 /// The class's runs or the students' own, flushed apart.

@@ -113,4 +113,7 @@ pub struct HistoryHeader {
     /// the run's start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_before_ms: Option<u64>,
+    /// With a cut: the run's state at the cut, which the events fold from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Box<crate::scene::RunSnapshot>>,
 }

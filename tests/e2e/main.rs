@@ -11,4 +11,5 @@ mod present;
 mod resilience;
 mod stream;
 mod support;
+mod timeline;
 mod tree;

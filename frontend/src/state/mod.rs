@@ -8,17 +8,19 @@
 
 pub mod clock;
 pub mod flow;
+pub mod history;
 pub mod present;
 pub mod resilience;
 pub mod session;
 pub mod tree;
 
 use self::clock::VirtualClock;
+use self::history::History;
 use shared::classroom::{ClassView, Role};
 use shared::overload::DropRecord;
 use shared::{
-    Batch, DropReason, Event, Family, Lagged, OverloadEvent, PatternId, PatternInfo, Removed,
-    RunSnapshot, RunStatus,
+    Batch, DropReason, Envelope, Event, Family, HistoryHeader, Lagged, OverloadEvent, PatternId,
+    PatternInfo, Removed, RunEvent, RunSnapshot, RunStatus,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -108,6 +110,18 @@ pub struct LagNotice {
     pub skipped: u64,
 }
 
+/// The run on screen shown as it was at an earlier instant, while the
+/// engine keeps running.
+#[derive(Debug, Clone)]
+pub struct Scrub {
+    pub run: String,
+    /// How many of the history's events are folded in.
+    pub index: usize,
+    /// The virtual instant shown.
+    pub at_ms: u64,
+    pub snap: RunSnapshot,
+}
+
 /// Everything the view shows.
 #[derive(Debug, Default)]
 pub struct Model {
@@ -128,6 +142,10 @@ pub struct Model {
     class: Option<ClassView>,
     /// The runs this browser made for itself in a classroom session.
     own_runs: Vec<String>,
+    /// The history of the run on screen, for its timeline.
+    history: Option<History>,
+    /// Set while the timeline shows an earlier instant.
+    scrub: Option<Scrub>,
 }
 
 impl Model {
@@ -179,8 +197,135 @@ impl Model {
         groups
     }
 
+    /// The run as the page shows it: as it was at the scrubbed instant,
+    /// if the timeline is scrubbed, else as it is.
     pub fn run(&self, run: &str) -> Option<&RunSnapshot> {
+        match &self.scrub {
+            Some(scrub) if scrub.run == run => Some(&scrub.snap),
+            _ => self.runs.get(run),
+        }
+    }
+
+    /// The run as it is now, whatever the timeline shows: what commands act on.
+    pub fn live(&self, run: &str) -> Option<&RunSnapshot> {
         self.runs.get(run)
+    }
+
+    /// The history of the run on screen.
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_ref()
+    }
+
+    /// Keeps the history of `run` (the run on screen) from now on; the
+    /// history of any other run is let go.
+    pub fn follow_history(&mut self, run: &str, pattern: PatternId) {
+        if self.history.as_ref().is_none_or(|h| h.run() != run) {
+            self.history = Some(History::new(run, pattern));
+            self.scrub = None;
+        }
+    }
+
+    /// The page of `run` closed: its history and scrub go.
+    pub fn unfollow_history(&mut self, run: &str) {
+        if self.history.as_ref().is_some_and(|h| h.run() == run) {
+            self.history = None;
+            self.scrub = None;
+        }
+    }
+
+    /// The run whose server history should be fetched now, if any.
+    pub fn history_to_fetch(&mut self) -> Option<String> {
+        let history = self.history.as_mut()?;
+        history.take_wanted().then(|| history.run().to_owned())
+    }
+
+    /// The server's history of a run arrived.
+    pub fn on_history(&mut self, header: HistoryHeader, events: Vec<Envelope>) {
+        let Some(history) = self.history.as_mut().filter(|h| h.run() == header.run) else {
+            return;
+        };
+        history.merge(header.base.map(|b| *b), events);
+        if let Some(scrub) = &self.scrub {
+            let at = scrub.at_ms;
+            self.scrub_to_ms(at);
+        }
+    }
+
+    pub fn scrub(&self) -> Option<&Scrub> {
+        self.scrub.as_ref()
+    }
+
+    /// Shows the run on screen after its first `index` kept events.
+    pub fn scrub_to(&mut self, index: usize) {
+        let Some(history) = &self.history else {
+            return;
+        };
+        let index = index.min(history.len());
+        self.scrub = Some(Scrub {
+            run: history.run().to_owned(),
+            index,
+            at_ms: history.at_ms(index),
+            snap: history.state_after(index),
+        });
+    }
+
+    /// Shows the run on screen as it was at virtual instant `ms`.
+    pub fn scrub_to_ms(&mut self, ms: u64) {
+        let Some(history) = &self.history else {
+            return;
+        };
+        let (index, end) = (history.count_until(ms), history.end_ms());
+        self.scrub_to(index);
+        if let Some(scrub) = &mut self.scrub {
+            scrub.at_ms = ms.clamp(scrub.at_ms, end.max(scrub.at_ms));
+        }
+    }
+
+    /// Shows the run on screen just after its event numbered `seq`.
+    pub fn scrub_to_seq(&mut self, seq: u64) {
+        if let Some(i) = self.history.as_ref().and_then(|h| h.index_of(seq)) {
+            self.scrub_to(i + 1);
+        }
+    }
+
+    /// Moves the scrubbed instant to the next marked moment (or the one
+    /// before, if not `forward`).
+    pub fn scrub_to_marker(&mut self, forward: bool) {
+        let Some(history) = &self.history else {
+            return;
+        };
+        let index = self.scrub.as_ref().map_or(history.len(), |s| s.index);
+        // The event shown last, whose marker (if any) is where we are.
+        let current = index
+            .checked_sub(1)
+            .and_then(|i| history.events().get(i))
+            .map_or(0, |e| e.seq);
+        let markers = history.markers();
+        let next = markers.partition_point(|m| m.seq <= current);
+        let target = if forward {
+            markers.get(next)
+        } else {
+            let at = markers.partition_point(|m| m.seq < current);
+            at.checked_sub(1).and_then(|i| markers.get(i))
+        };
+        if let Some(seq) = target.map(|m| m.seq) {
+            self.scrub_to_seq(seq);
+        }
+    }
+
+    /// Moves the scrubbed instant `by` events (from the present, if the
+    /// timeline was live).
+    pub fn scrub_by(&mut self, by: isize) {
+        let Some(history) = &self.history else {
+            return;
+        };
+        let from = self.scrub.as_ref().map_or(history.len(), |s| s.index);
+        self.scrub_to(from.saturating_add_signed(by));
+    }
+
+    /// Back to the present.
+    pub fn go_live(&mut self) {
+        self.scrub = None;
     }
 
     pub fn connection(&self) -> Connection {
@@ -195,8 +340,12 @@ impl Model {
         &self.toasts
     }
 
-    /// The drops of `run` seen live with an id above `after`, oldest first.
+    /// The drops of `run` seen live with an id above `after`, oldest first
+    /// (none while the timeline shows an earlier instant).
     pub fn flights(&self, run: &str, after: u64) -> Vec<Flight> {
+        if self.scrub.as_ref().is_some_and(|s| s.run == run) {
+            return Vec::new();
+        }
         self.flights
             .iter()
             .filter(|f| f.run == run && f.id > after)
@@ -212,6 +361,9 @@ impl Model {
 
     /// The run's estimated virtual time at wall-clock instant `wall`.
     pub fn virtual_now(&self, run: &str, wall: f64) -> Option<f64> {
+        if let Some(scrub) = self.scrub.as_ref().filter(|s| s.run == run) {
+            return Some(scrub.at_ms as f64);
+        }
         self.clocks.get(run).map(|c| c.now(wall))
     }
 
@@ -236,6 +388,9 @@ impl Model {
     /// A `snapshot` message: the run's whole state replaces what we had.
     pub fn on_snapshot(&mut self, snap: RunSnapshot, wall: f64) {
         observe_clock(&mut self.clocks, &snap, snap.clock.now_ms, wall);
+        if let Some(history) = self.history.as_mut().filter(|h| h.run() == snap.run) {
+            history.on_jump(snap.seq);
+        }
         self.runs.insert(snap.run.clone(), snap);
     }
 
@@ -244,6 +399,7 @@ impl Model {
     pub fn on_removed(&mut self, removed: &Removed) {
         self.runs.remove(&removed.run);
         self.clocks.remove(&removed.run);
+        self.unfollow_history(&removed.run);
         self.flights.retain(|f| f.run != removed.run);
     }
 
@@ -268,6 +424,7 @@ impl Model {
                 unknown.push(batch.run);
                 continue;
             };
+            let mut history = self.history.as_mut().filter(|h| h.run() == batch.run);
             let mut new_drops = Vec::new();
             let mut latest = None;
             for env in &batch.events {
@@ -286,8 +443,21 @@ impl Model {
                     Event::Overload(OverloadEvent::Dropped { .. }) => Some(Origin::Producer),
                     _ => None,
                 };
+                let starts_over = matches!(env.event, Event::Run(RunEvent::Reset { .. }));
+                if starts_over
+                    && env.seq > snap.seq
+                    && let Some(history) = history.as_mut()
+                {
+                    history.restart(snap.clone());
+                    if self.scrub.as_ref().is_some_and(|s| s.run == batch.run) {
+                        self.scrub = None;
+                    }
+                }
                 if !snap.apply(env) {
                     continue;
+                }
+                if let Some(history) = history.as_mut() {
+                    history.push(env, snap);
                 }
                 latest = Some(env.at_ms);
                 if let (Event::Overload(OverloadEvent::Dropped { task, .. }), Some(origin)) =
@@ -466,6 +636,84 @@ mod tests {
         );
         assert_eq!(snap.overload().workers[0].task.map(|t| t.id), Some(0));
         assert!(snap.counters.is_conserved());
+    }
+
+    #[test]
+    fn the_timeline_shows_an_earlier_instant_while_the_run_goes_on() {
+        let mut model = Model::default();
+        model.on_snapshot(started("r", 1), 0.0);
+        model.follow_history("r", PatternId::DropBasic);
+        assert_eq!(model.history_to_fetch().as_deref(), Some("r"));
+        assert_eq!(model.history_to_fetch(), None, "asked once");
+        // The server's part: the run's start.
+        let head = HistoryHeader {
+            format: shared::stream::HISTORY_FORMAT,
+            run: "r".into(),
+            pattern: PatternId::DropBasic,
+            params: Params::new(),
+            seed: 7,
+            speed: 1.0,
+            first_seq: 1,
+            cut_before_ms: None,
+            base: None,
+        };
+        let start = env(
+            2,
+            0,
+            Event::Run(RunEvent::Status {
+                status: RunStatus::Running,
+            }),
+        );
+        model.on_history(head, vec![env(1, 0, reset(1)), start]);
+        let drop = |seq, at, id| {
+            vec![
+                env(
+                    seq,
+                    at,
+                    Event::Overload(OverloadEvent::Submitted { task: task(id, 5) }),
+                ),
+                env(
+                    seq + 1,
+                    at,
+                    Event::Overload(OverloadEvent::Dropped {
+                        task: id,
+                        reason: DropReason::QueueFull,
+                    }),
+                ),
+            ]
+        };
+        model.on_batch(batch("r", drop(3, 100, 0)), 10.0);
+        model.on_batch(batch("r", drop(5, 200, 1)), 200.0);
+        assert_eq!(model.history().map(History::len), Some(6));
+
+        model.scrub_to_ms(150);
+        let shown = model.run("r").expect("shown");
+        assert_eq!((shown.seq, shown.counters.dropped), (4, 1));
+        assert_eq!(model.live("r").map(|s| s.counters.dropped), Some(2));
+        assert_eq!(model.virtual_now("r", 999.0), Some(150.0));
+        assert!(
+            model.flights("r", 0).is_empty(),
+            "no drop flies in the past"
+        );
+        // The engine goes on; the scrub stays where it was.
+        model.on_batch(batch("r", drop(7, 300, 2)), 300.0);
+        assert_eq!(model.run("r").map(|s| s.seq), Some(4));
+        model.scrub_by(1);
+        assert_eq!(model.run("r").map(|s| s.seq), Some(5));
+        model.scrub_to_marker(true);
+        assert_eq!(model.run("r").map(|s| s.seq), Some(6), "the next drop");
+        model.scrub_to_marker(false);
+        assert_eq!(model.run("r").map(|s| s.seq), Some(4), "the drop before");
+        model.go_live();
+        assert_eq!(model.run("r").map(|s| s.seq), Some(8));
+
+        // A restart starts the history over and ends the scrub.
+        model.scrub_to(3);
+        model.on_batch(batch("r", vec![env(9, 0, reset(1))]), 400.0);
+        assert!(model.scrub().is_none());
+        assert_eq!(model.history().map(History::len), Some(1));
+        model.unfollow_history("r");
+        assert!(model.history().is_none());
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub fn presenter_zoom(width: f64, height: f64) -> f64 {
 pub enum Shortcut {
     StartPause,
     Step,
+    /// One event back on the timeline.
+    Back,
+    /// Back to the present.
+    Live,
     Restart,
     Slower,
     Faster,
@@ -73,13 +77,19 @@ pub enum Shortcut {
 }
 
 /// Every shortcut with its keys as shown to people, in the help's order.
-pub const SHORTCUTS: [(Shortcut, &str, &str); 9] = [
+pub const SHORTCUTS: [(Shortcut, &str, &str); 11] = [
     (
         Shortcut::StartPause,
         "Space",
         "start, pause or resume the run",
     ),
-    (Shortcut::Step, ".", "step the paused clock by 100 ms"),
+    (
+        Shortcut::Step,
+        ".",
+        "step the paused clock by 100 ms; on the timeline, one event forward",
+    ),
+    (Shortcut::Back, ",", "one event back on the timeline"),
+    (Shortcut::Live, "L", "the timeline back to live"),
     (Shortcut::Restart, "R", "restart the run from the beginning"),
     (Shortcut::Slower, "[", "slower clock"),
     (Shortcut::Faster, "]", "faster clock"),
@@ -103,6 +113,8 @@ impl Shortcut {
         Some(match key {
             " " => Shortcut::StartPause,
             "." => Shortcut::Step,
+            "," => Shortcut::Back,
+            "l" | "L" => Shortcut::Live,
             "r" | "R" => Shortcut::Restart,
             "[" => Shortcut::Slower,
             "]" => Shortcut::Faster,

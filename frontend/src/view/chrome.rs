@@ -125,7 +125,8 @@ pub fn Nav(nav_open: RwSignal<bool>) -> impl IntoView {
 fn nav_link(info: PatternInfo) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let run = info.id.as_str();
-    let status = Memo::new(move |_| model.with(|m| m.run(run).map(|s| (s.status, s.clock.paused))));
+    let status =
+        Memo::new(move |_| model.with(|m| m.live(run).map(|s| (s.status, s.clock.paused))));
     view! {
         <A href=format!("/p/{run}")>
             // The status is a glyph beside the title, one line per pattern, so

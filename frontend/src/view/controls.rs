@@ -9,7 +9,7 @@
 //! keys rest. The clock's speed is the session's, not the run's.
 
 use super::session::session;
-use super::{Ctx, ctx, dynamic, run_memo, text};
+use super::{Ctx, ctx, dynamic, live_memo, text};
 use crate::net;
 use crate::state::Model;
 use crate::state::present::{choice_index, param_hint, param_step, param_text, speed_text};
@@ -79,7 +79,7 @@ pub fn param_field(run: String, spec: ParamSpec, place: &'static str) -> AnyView
 /// start / pause / resume, step, restart and reset.
 pub fn lifecycle_buttons(run: String, compact: bool) -> impl IntoView {
     let Ctx { model, .. } = ctx();
-    let state = run_memo(&run, |s| (s.status, s.clock.paused));
+    let state = live_memo(&run, |s| (s.status, s.clock.paused));
     let running = move || state.get().is_some_and(|(s, _)| s == RunStatus::Running);
     let paused = move || state.get().is_some_and(|(_, p)| p);
     let never = Signal::stored(false);
@@ -479,7 +479,7 @@ fn param_value(
     impl Fn() -> f64 + Copy + Send + Sync + use<>,
 ) {
     let name = spec.name.clone();
-    let server = run_memo(run, move |s| s.params.get(&name).copied());
+    let server = live_memo(run, move |s| s.params.get(&name).copied());
     let pending = pending_value(server);
     let default = spec.default;
     let shown = move || pending.get().or(server.get().flatten()).unwrap_or(default);

@@ -11,10 +11,12 @@ mod classroom;
 mod controls;
 mod counters;
 mod flow;
+mod history;
 mod overload;
 mod page;
 mod resilience;
 mod session;
+mod timeline;
 
 use crate::net;
 use crate::state::Model;
@@ -147,6 +149,20 @@ where
     Memo::new(move |_| model.with(|m| m.run(&run).map(&f)))
 }
 
+/// [`run_memo`] of the run as it is now, even while the timeline shows an
+/// earlier instant: for the controls, which act on the present.
+pub fn live_memo<T>(
+    run: &str,
+    f: impl Fn(&RunSnapshot) -> T + Send + Sync + 'static,
+) -> Memo<Option<T>>
+where
+    T: PartialEq + Send + Sync + 'static,
+{
+    let model = ctx().model;
+    let run = run.to_owned();
+    Memo::new(move |_| model.with(|m| m.live(&run).map(&f)))
+}
+
 /// The run's estimated virtual time, in whole milliseconds, every frame.
 pub fn virtual_now(run: &str) -> Memo<f64> {
     let Ctx { model, wall } = ctx();
@@ -195,6 +211,7 @@ pub fn App() -> impl IntoView {
             <session::Shortcuts />
             <classroom::ClassSync />
             <classroom::QuestionCard />
+            <history::DropReplay />
             <chrome::Toasts />
         </Router>
     }

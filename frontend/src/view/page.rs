@@ -4,7 +4,9 @@
 use super::chrome::NotFound;
 use super::classroom::{AskMenu, ForkButton};
 use super::controls::{Controls, lifecycle_buttons, param_field};
+use super::history::SharedScenario;
 use super::session::{follow_speed, session};
+use super::timeline::Timeline;
 use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
@@ -21,11 +23,13 @@ pub fn PatternRoute() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|p| p.get("id")));
     // `?run=` shows another run of the pattern: a student's own.
     let run = Memo::new(move |_| query.with(|q| q.get("run")));
+    // `?at=<ms>` opens it scrubbed to that virtual instant.
+    let at = query.with_untracked(|q| q.get("at").and_then(|v| v.parse::<u64>().ok()));
     dynamic(
         move || match id.get().as_deref().and_then(PatternId::parse) {
             Some(pattern) => {
                 let run = run.get().unwrap_or_else(|| pattern.as_str().to_owned());
-                view! { <PatternPage pattern run /> }.into_any()
+                view! { <PatternPage pattern run at /> }.into_any()
             }
             None => view! { <NotFound /> }.into_any(),
         },
@@ -33,7 +37,7 @@ pub fn PatternRoute() -> impl IntoView {
 }
 
 #[component]
-fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
+fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     if model.with_untracked(|m| m.run(&run).is_none()) {
         net::fetch_run(model, run.clone());
@@ -64,10 +68,12 @@ fn PatternPage(pattern: PatternId, run: String) -> impl IntoView {
                         <AskMenu pattern run=run.clone() />
                         <ForkButton pattern run=run.clone() />
                     </div>
+                    <SharedScenario pattern run=run.clone() />
                     <RunStatus run=run.clone() />
                 </header>
                 <p class="summary">{summary}</p>
                 <div class="stage">{scene(pattern, run.clone())}</div>
+                <Timeline pattern run=run.clone() at />
                 {dynamic(move || {
                     if session.present.get() {
                         view! { <PresenterBar run=bar_run.clone() pattern /> }.into_any()

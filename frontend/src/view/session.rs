@@ -8,6 +8,7 @@
 
 use super::{Ctx, ctx, dynamic, text};
 use crate::net;
+use crate::state::Model;
 use crate::state::present::speed_text;
 use crate::state::session::{
     SHORTCUTS, Shortcut, TEACHING_PACE, faster, parse_speed, presenter_zoom, real_time_toggle,
@@ -188,7 +189,7 @@ pub fn Shortcuts() -> impl IntoView {
         ev.prevent_default();
         let on_screen = session.run_on_screen.get_untracked();
         let run_state = on_screen.as_ref().and_then(|run| {
-            model.with_untracked(|m| m.run(run).map(|s| (s.status, s.clock.paused)))
+            model.with_untracked(|m| m.live(run).map(|s| (s.status, s.clock.paused)))
         });
         let send = |commands: Vec<Command>| {
             if let Some(run) = &on_screen {
@@ -202,6 +203,12 @@ pub fn Shortcuts() -> impl IntoView {
                 Some(_) => send(vec![Command::Start]),
                 None => {}
             },
+            // On the timeline, `.` and `,` move one event.
+            Shortcut::Step if model.with_untracked(|m| m.scrub().is_some()) => {
+                model.update(|m| m.scrub_by(1));
+            }
+            Shortcut::Back => model.update(|m| m.scrub_by(-1)),
+            Shortcut::Live => model.update(Model::go_live),
             Shortcut::Step => {
                 let step = Command::Step { ms: Some(100) };
                 match run_state {
@@ -491,7 +498,7 @@ pub fn follow_speed(run: String, pattern: PatternId) {
     });
     let known = Memo::new({
         let run = run.clone();
-        move |_| model.with(|m| m.run(&run).is_some())
+        move |_| model.with(|m| m.live(&run).is_some())
     });
     // What this page last asked the run for: the run's own reading lags a
     // quick series of key presses, so changes are judged against this.
@@ -504,7 +511,7 @@ pub fn follow_speed(run: String, pattern: PatternId) {
         }
         let current = asked
             .get_value()
-            .or_else(|| model.with_untracked(|m| m.run(&run).map(|s| s.clock.speed)));
+            .or_else(|| model.with_untracked(|m| m.live(&run).map(|s| s.clock.speed)));
         asked.set_value(Some(speed));
         if current.is_some_and(|c| (c - speed).abs() > 1e-9) {
             // Keys pressed in a quick series send only where they end up:

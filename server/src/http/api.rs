@@ -167,7 +167,8 @@ pub async fn history(
         seed,
         speed: snapshot.clock.speed,
         first_seq: events.first().map_or(snapshot.seq + 1, |e| e.seq),
-        cut_before_ms: history.cut.map(|(_, at_ms)| at_ms),
+        cut_before_ms: history.base.as_ref().map(|b| b.clock.now_ms),
+        base: history.base.map(|b| Box::new(RunSnapshot::clone(&b))),
     };
     let mut body = Vec::new();
     let lines =

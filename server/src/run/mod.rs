@@ -197,8 +197,14 @@ struct Ready {
 impl Ready {
     /// Virtual time back to zero, and the reset event.
     fn reset(&self, sink: &Sink) {
-        sink.run.clock.restart();
+        let clock = &sink.run.clock;
+        clock.restart();
         sink.emit(reset_event(self.params.clone(), self.seed));
+        // A history starts at the reset, so it says how the clock runs too.
+        sink.emit(RunEvent::Clock {
+            speed: clock.speed(),
+            paused: clock.is_paused(),
+        });
     }
 
     /// Back at the start, waiting for Start: the reset, then the scene the
@@ -379,6 +385,18 @@ impl Run {
     /// Takes the events not yet sent, in order.
     pub fn take_pending(&self) -> Vec<Envelope> {
         std::mem::take(&mut self.core.lock().pending)
+    }
+
+    /// [`Run::take_pending`], with (if `with_state`) the run's state right
+    /// after the last of the events.
+    pub fn take_pending_with_state(
+        &self,
+        with_state: bool,
+    ) -> (Vec<Envelope>, Option<RunSnapshot>) {
+        let mut state = self.core.lock();
+        let events = std::mem::take(&mut state.pending);
+        let after = (with_state && !events.is_empty()).then(|| state.snapshot.clone());
+        (events, after)
     }
 
     fn seed(&self) -> u64 {

@@ -173,6 +173,36 @@ async fn a_history_over_its_budget_is_cut_from_the_front_and_says_where() {
         "no gaps after the cut"
     );
     assert!(events.iter().all(|e| e.at_ms >= cut));
+    // What is kept folds from the state at the cut, to the run's own state.
+    let mut folded = *head.base.expect("a cut history carries its base");
+    assert_eq!(
+        folded.seq + 1,
+        head.first_seq,
+        "the base ends where the events begin"
+    );
+    for env in &events {
+        folded.apply(env);
+    }
+    send(
+        &state,
+        "POST",
+        &format!("/api/runs/{run}/commands"),
+        Some(json!({"type": "pause"})),
+    )
+    .await;
+    let (_, _, body_after) = send(&state, "GET", &format!("/api/runs/{run}/history"), None).await;
+    let (_, later) = read(&body_after);
+    assert!(
+        later.first().is_some_and(|e| e.seq <= folded.seq + 1),
+        "the pause came before another cut"
+    );
+    for env in &later {
+        folded.apply(env);
+    }
+    let live = snapshot(&state, run).await;
+    assert_eq!(folded.counters, live.counters);
+    assert_eq!(folded.scene, live.scene);
+    // The budget holds, give or take the eighth it is cut by and the base.
     assert!(
         body.len() < (64 << 10) * 3,
         "about the budget: {} bytes",
