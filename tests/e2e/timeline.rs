@@ -170,7 +170,10 @@ async fn the_timeline_goes_back_to_the_first_drop_and_a_link_opens_an_instant() 
         PATIENCE,
     )
     .await;
-    assert_eq!(count(&ui, "#scene-bin .record").await > 1, true);
+    assert!(
+        count(&ui, "#scene-bin .record").await > 1,
+        "the bin holds the run's drops"
+    );
     ui.click(".timeline .mark[data-kind=\"drop\"]").await;
     ui.wait_for(
         "the page scrubbed",
@@ -215,10 +218,9 @@ async fn the_timeline_goes_back_to_the_first_drop_and_a_link_opens_an_instant() 
     )
     .await;
     let total = server.snapshot(run).await.counters.dropped;
-    assert_eq!(
+    assert!(
         count(&ui, "#scene-bin .record").await > 1,
-        true,
-        "{total} drops again"
+        "the bin holds the run's {total} drops again"
     );
 
     // A link opens the page at an instant.

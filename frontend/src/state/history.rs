@@ -415,7 +415,7 @@ impl History {
             return;
         }
         self.events.push(env.clone());
-        if self.events.len() % CHECKPOINT_EVERY == 0 {
+        if self.events.len().is_multiple_of(CHECKPOINT_EVERY) {
             self.checkpoints.push(after.clone());
         }
         self.note(self.events.len() - 1);
@@ -458,7 +458,7 @@ impl History {
         for (i, env) in all.into_iter().enumerate() {
             snap.apply(&env);
             self.events.push(env);
-            if (i + 1) % CHECKPOINT_EVERY == 0 {
+            if (i + 1).is_multiple_of(CHECKPOINT_EVERY) {
                 self.checkpoints.push(snap.clone());
             }
             self.note(i);

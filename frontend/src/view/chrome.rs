@@ -1,11 +1,11 @@
 //! The frame around every page: header with the connection badge, the
 //! pattern navigation, the welcome page, and toasts.
 
+use super::route::route;
 use super::{Ctx, ctx, dynamic, text};
 use crate::state::present::{status_key, status_text};
 use crate::state::{Loadable, Model};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::{PatternId, PatternInfo};
 
 /// The header; `nav_open` is the navigation drawer of a narrow screen,
@@ -15,6 +15,7 @@ pub fn Header(nav_open: RwSignal<bool>) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let connection = Memo::new(move |_| model.with(Model::connection));
     let lag = Memo::new(move |_| model.with(Model::lag));
+    let here = route();
     view! {
         <header class="topbar">
             <button
@@ -27,12 +28,12 @@ pub fn Header(nav_open: RwSignal<bool>) -> impl IntoView {
                 <span class="btn-icon" aria-hidden="true">"≡"</span>
                 <span class="btn-label">"Patterns"</span>
             </button>
-            <A href="/">
+            <a href="/" aria-current=move || here.current("/")>
                 <span class="brand">
                     <img class="brand-mark" src="/favicon.svg" alt="" width="40" height="40" />
                     <span class="brand-name">"Concurrency, live"</span>
                 </span>
-            </A>
+            </a>
             <div class="topbar-right">
                 <super::classroom::ClassHeader />
                 <super::session::SpeedBadge />
@@ -127,8 +128,9 @@ fn nav_link(info: PatternInfo) -> impl IntoView {
     let run = info.id.as_str();
     let status =
         Memo::new(move |_| model.with(|m| m.live(run).map(|s| (s.status, s.clock.paused))));
+    let here = route();
     view! {
-        <A href=format!("/p/{run}")>
+        <a href=format!("/p/{run}") aria-current=move || here.current(&format!("/p/{run}"))>
             // The status is a glyph beside the title, one line per pattern, so
             // every family fits on one screen; the word is there for readers.
             <span class="nav-link">
@@ -148,7 +150,7 @@ fn nav_link(info: PatternInfo) -> impl IntoView {
                 })}
                 <span class="nav-title">{info.title}</span>
             </span>
-        </A>
+        </a>
     }
 }
 
@@ -188,13 +190,13 @@ pub fn Welcome() -> impl IntoView {
 
 fn welcome_card(info: PatternInfo) -> impl IntoView {
     view! {
-        <A href=format!("/p/{}", info.id)>
+        <a href=format!("/p/{}", info.id)>
             <span class="card">
                 <span class="card-title">{info.title}</span>
                 <span class="card-text">{info.summary}</span>
                 <span class="card-go">"Open →"</span>
             </span>
-        </A>
+        </a>
     }
 }
 
@@ -206,9 +208,9 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Nothing here"</h1>
             <p class="lead">
                 "There is no such page. Pick a pattern on the left, or start with "
-                <A href=format!("/p/{first}")>
+                <a href=format!("/p/{first}")>
                     <span class="inline-link">{first.as_str()}</span>
-                </A> "."
+                </a> "."
             </p>
         </article>
     }

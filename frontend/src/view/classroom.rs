@@ -8,14 +8,13 @@
 //! Outside a session none of this shows: the server sends no `class`
 //! message, and every piece here draws nothing without one.
 
+use super::route::route;
 use super::session::session;
 use super::{Ctx, ctx, dynamic, text};
 use crate::net;
 use crate::state::Model;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_location, use_navigate};
 use shared::classroom::{Answer, Ask, Asked, ClassView, Follow, Role};
 use shared::{PatternId, RunSnapshot};
 
@@ -52,11 +51,11 @@ pub fn role() -> Memo<Option<Role>> {
 pub fn ClassSync() -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let role = role();
-    let location = use_location();
+    let location = route();
     let present = session().present;
     // The presenter: every move is reported.
     Effect::new(move || {
-        let path = location.pathname.get();
+        let path = location.path.get();
         let present = present.get();
         if role.get() != Some(Role::Presenter) {
             return;
@@ -72,16 +71,15 @@ pub fn ClassSync() -> impl IntoView {
     // A student who follows: every move of the presenter is followed.
     let follow = class_memo(|c| c.and_then(|c| c.follow.clone()));
     let Following(on) = following();
-    let navigate = use_navigate();
     Effect::new(move || {
         let (Some(Role::Student), Some(follow), true) = (role.get(), follow.get(), on.get()) else {
             return;
         };
         present.set(follow.present);
-        let here = location.pathname.get_untracked();
-        let search = location.search.get_untracked();
+        let here = location.path.get_untracked();
+        let search = location.query.get_untracked();
         if here != follow.path || search.contains("run=") {
-            navigate(&follow.path, NavigateOptions::default());
+            location.navigate(&follow.path);
         }
     });
 }
@@ -344,7 +342,7 @@ pub fn ForkButton(pattern: PatternId, run: String) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let role = role();
     let Following(on) = following();
-    let navigate = use_navigate();
+    let here = route();
     let busy = RwSignal::new(false);
     let own = Memo::new({
         let run = run.clone();
@@ -358,10 +356,8 @@ pub fn ForkButton(pattern: PatternId, run: String) -> impl IntoView {
             return view! { <span class="own-run" data-own="true">"Your own run"</span> }
                 .into_any();
         }
-        let navigate = navigate.clone();
         let fork = move |_| {
             busy.set(true);
-            let navigate = navigate.clone();
             let body = format!("{{\"pattern\":\"{pattern}\"}}");
             spawn_local(async move {
                 let made = net::request_or_toast(model, "POST", "/api/runs", Some(body)).await;
@@ -377,10 +373,7 @@ pub fn ForkButton(pattern: PatternId, run: String) -> impl IntoView {
                 });
                 // Trying it out is leaving the class for a while.
                 on.set(false);
-                navigate(
-                    &format!("/p/{pattern}?run={run}"),
-                    NavigateOptions::default(),
-                );
+                here.navigate(&format!("/p/{pattern}?run={run}"));
             });
         };
         view! {

@@ -3,12 +3,11 @@
 //! history file dropped on the page becomes a replay of it.
 
 use super::classroom::following;
+use super::route::{query_pairs, route};
 use super::{Ctx, ctx, dynamic};
 use crate::net;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::classroom::Role;
 use shared::{Command, ParamSpec, Params, PatternId, RunSnapshot};
 use wasm_bindgen::JsCast;
@@ -135,8 +134,7 @@ async fn copy(text: &str) -> bool {
 #[component]
 pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
     let Ctx { model, .. } = ctx();
-    let query = use_query_map();
-    let navigate = use_navigate();
+    let here = route();
     let done = StoredValue::new(false);
     let role = super::classroom::role();
     let ready = Memo::new({
@@ -147,12 +145,7 @@ pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
         if done.get_value() || !ready.get() {
             return;
         }
-        let pairs: Vec<(String, String)> = query.with(|q| {
-            q.clone()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        });
+        let pairs = here.query.with(|q| query_pairs(q));
         let specs = model.with_untracked(|m| {
             m.pattern(pattern)
                 .map(|p| p.params.clone())
@@ -180,7 +173,6 @@ pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
             commands.push(Command::SetParams { params });
         }
         let run = run.clone();
-        let navigate = navigate.clone();
         let student = role.get_untracked() == Some(Role::Student);
         spawn_local(async move {
             let target = if student {
@@ -197,10 +189,7 @@ pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
                     m.adopt_snapshot(snap, net::wall_ms());
                 });
                 following().0.set(false);
-                navigate(
-                    &format!("/p/{pattern}?run={own}"),
-                    NavigateOptions::default(),
-                );
+                here.navigate(&format!("/p/{pattern}?run={own}"));
                 own
             } else {
                 run
@@ -214,7 +203,7 @@ pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
 #[component]
 pub fn DropReplay() -> impl IntoView {
     let Ctx { model, .. } = ctx();
-    let navigate = use_navigate();
+    let here = route();
     let over = RwSignal::new(false);
     let on_over = move |ev: web_sys::DragEvent| {
         ev.prevent_default();
@@ -229,7 +218,6 @@ pub fn DropReplay() -> impl IntoView {
             .and_then(|d| d.files())
             .and_then(|f| f.get(0));
         let Some(file) = file else { return };
-        let navigate = navigate.clone();
         spawn_local(async move {
             let text = match JsFuture::from(file.text()).await {
                 Ok(text) => text.as_string().unwrap_or_default(),
@@ -249,10 +237,7 @@ pub fn DropReplay() -> impl IntoView {
             });
             following().0.set(false);
             net::toast(model, format!("Replaying {pattern} as {run}: press Start."));
-            navigate(
-                &format!("/p/{pattern}?run={run}"),
-                NavigateOptions::default(),
-            );
+            here.navigate(&format!("/p/{pattern}?run={run}"));
         });
     };
     // Listened for on the whole window, so a file dropped anywhere lands.

@@ -15,14 +15,13 @@ mod history;
 mod overload;
 mod page;
 mod resilience;
+mod route;
 mod session;
 mod timeline;
 
 use crate::net;
 use crate::state::Model;
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use shared::{Family, PatternId, RunSnapshot};
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
@@ -182,6 +181,8 @@ pub fn App() -> impl IntoView {
     let model = RwSignal::new(Model::default());
     let wall = RwSignal::new(net::wall_ms());
     provide_context(Ctx { model, wall });
+    let route = route::Route::provide();
+    let page = Memo::new(move |_| route::Page::of(&route.path.get()));
     let session = session::Session::provide();
     classroom::Following::provide();
     net::start(model);
@@ -190,30 +191,31 @@ pub fn App() -> impl IntoView {
     let nav_open = RwSignal::new(false);
 
     view! {
-        <Router>
-            <a class="skip-link" href="#controls" on:click=move |ev| {
-                ev.prevent_default();
-                let target = if session.present.get_untracked() { "run-bar" } else { "controls" };
-                focus_by_id(if session.on_screen.get_untracked().is_some() { target } else { "main" });
-            }>
-                "Skip to the controls"
-            </a>
-            <div class="shell" data-nav-open=move || nav_open.get().to_string()>
-                <chrome::Header nav_open />
-                <chrome::Nav nav_open />
-                <main class="main" id="main" tabindex="-1">
-                    <Routes fallback=|| view! { <chrome::NotFound /> }>
-                        <Route path=path!("/") view=chrome::Welcome />
-                        <Route path=path!("/p/:id") view=page::PatternRoute />
-                    </Routes>
-                </main>
-            </div>
-            <session::Shortcuts />
-            <classroom::ClassSync />
-            <classroom::QuestionCard />
-            <history::DropReplay />
-            <chrome::Toasts />
-        </Router>
+        <>
+        <a class="skip-link" href="#controls" on:click=move |ev| {
+            ev.prevent_default();
+            let target = if session.present.get_untracked() { "run-bar" } else { "controls" };
+            focus_by_id(if session.on_screen.get_untracked().is_some() { target } else { "main" });
+        }>
+            "Skip to the controls"
+        </a>
+        <div class="shell" data-nav-open=move || nav_open.get().to_string()>
+            <chrome::Header nav_open />
+            <chrome::Nav nav_open />
+            <main class="main" id="main" tabindex="-1">
+                {dynamic(move || match page.get() {
+                    route::Page::Welcome => view! { <chrome::Welcome /> }.into_any(),
+                    route::Page::Pattern(id) => view! { <page::PatternRoute id /> }.into_any(),
+                    route::Page::NotFound => view! { <chrome::NotFound /> }.into_any(),
+                })}
+            </main>
+        </div>
+        <session::Shortcuts />
+        <classroom::ClassSync />
+        <classroom::QuestionCard />
+        <history::DropReplay />
+        <chrome::Toasts />
+        </>
     }
 }
 

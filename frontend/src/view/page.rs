@@ -5,35 +5,34 @@ use super::chrome::NotFound;
 use super::classroom::{AskMenu, ForkButton};
 use super::controls::{Controls, lifecycle_buttons, param_field};
 use super::history::SharedScenario;
+use super::route::{query_value, route};
 use super::session::{follow_speed, session};
 use super::timeline::Timeline;
 use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use shared::PatternId;
 
-/// `/p/:id`. Re-creates the page when the id changes, so each pattern's page
+/// `/p/<id>`. Re-creates the page when the run changes, so each page
 /// starts fresh (its own animations, its own slider state).
 #[component]
-pub fn PatternRoute() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id")));
+pub fn PatternRoute(id: String) -> impl IntoView {
+    let route = route();
     // `?run=` shows another run of the pattern: a student's own.
-    let run = Memo::new(move |_| query.with(|q| q.get("run")));
-    // `?at=<ms>` opens it scrubbed to that virtual instant.
-    let at = query.with_untracked(|q| q.get("at").and_then(|v| v.parse::<u64>().ok()));
-    dynamic(
-        move || match id.get().as_deref().and_then(PatternId::parse) {
-            Some(pattern) => {
-                let run = run.get().unwrap_or_else(|| pattern.as_str().to_owned());
-                view! { <PatternPage pattern run at /> }.into_any()
-            }
-            None => view! { <NotFound /> }.into_any(),
-        },
-    )
+    let run = Memo::new(move |_| route.query.with(|q| query_value(q, "run")));
+    dynamic(move || match PatternId::parse(&id) {
+        Some(pattern) => {
+            let run = run.get().unwrap_or_else(|| pattern.as_str().to_owned());
+            // `?at=<ms>` opens it scrubbed to that virtual instant.
+            let at = route
+                .query
+                .with_untracked(|q| query_value(q, "at"))
+                .and_then(|v| v.parse::<u64>().ok());
+            view! { <PatternPage pattern run at /> }.into_any()
+        }
+        None => view! { <NotFound /> }.into_any(),
+    })
 }
 
 #[component]

@@ -6,6 +6,7 @@
 //! survive navigation and reloads; `?speed=0.5` and `?present` in the URL
 //! set them too.
 
+use super::route::route;
 use super::{Ctx, ctx, dynamic, text};
 use crate::net;
 use crate::state::Model;
@@ -16,8 +17,6 @@ use crate::state::session::{
 };
 use leptos::ev;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
 use shared::{Command, PatternId, RunStatus};
 use wasm_bindgen::JsCast;
 
@@ -157,7 +156,7 @@ fn window_size() -> (f64, f64) {
 pub fn Shortcuts() -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let session = session();
-    let navigate = use_navigate();
+    let here = route();
     let handle = window_event_listener(ev::keydown, move |ev| {
         if ev.key() == "Escape" {
             if session.help_open.get_untracked()
@@ -229,9 +228,7 @@ pub fn Shortcuts() -> impl IntoView {
     on_cleanup(move || handle.remove());
     view! {
         <HelpDialog />
-        <SearchDialog navigate=Callback::new(move |path: String| {
-            navigate(&path, NavigateOptions::default())
-        }) />
+        <SearchDialog navigate=Callback::new(move |path: String| here.navigate(&path)) />
     }
 }
 
