@@ -10,6 +10,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "build/source.rs"]
+mod source;
+
 fn main() {
     let manifest =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -38,6 +41,12 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(frontend_skipped)");
 
     compress_assets(&root.join("assets"), &out.join("assets-br"));
+    // The engines' source for the code pane, whether or not the app is built.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("server/src/engines").display()
+    );
+    source::write(&root, &out);
 
     if env::var_os("DASHBOARD_SKIP_WASM").is_some() {
         write_placeholder(&pkg);

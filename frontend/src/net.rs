@@ -330,7 +330,7 @@ pub fn toast(model: RwSignal<Model>, text: impl Into<String>) {
     }
 }
 
-async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     let (status, text) = request("GET", url, None).await?;
     if !(200..300).contains(&status) {
         return Err(format!("{url} answered HTTP {status}"));

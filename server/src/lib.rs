@@ -11,6 +11,8 @@
 //! - [`run`]: a live instance of a pattern: its thread and paused runtime,
 //!   lifecycle, commands.
 //! - [`sink`]: what engines record through: the fold of a run's events.
+//! - [`source`]: the engines' own source, highlighted and marked when
+//!   the server was built, for the page's code pane.
 //! - [`hub`]: every run, and the per-frame event stream to viewers.
 //! - [`preview`]: the scene a run will open with, drawn before it starts.
 //! - [`replay`]: an exported history read back, to be played again.
@@ -31,6 +33,7 @@ pub mod preview;
 pub mod replay;
 pub mod run;
 pub mod sink;
+pub mod source;
 
 pub use http::{Access, AppState, app};
 

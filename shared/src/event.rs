@@ -28,8 +28,9 @@ pub enum Event {
 }
 
 /// What happens to a run whatever its pattern.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RunEvent {
     /// The run starts over from nothing with these settings.
     Reset {
@@ -61,6 +62,20 @@ pub enum RunEvent {
     Command {
         command: Command,
     },
+}
+
+impl Event {
+    /// The event's wire name: its variant within its family, as the JSON
+    /// names it (`dropped`, `token_cancelled`); what the code pane's marks say.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Run(e) => e.into(),
+            Event::Overload(e) => e.into(),
+            Event::Cancellation(e) => e.into(),
+            Event::Resilience(e) => e.into(),
+            Event::Flow(e) => e.into(),
+        }
+    }
 }
 
 macro_rules! family_events {

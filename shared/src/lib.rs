@@ -26,6 +26,7 @@ pub mod pattern;
 pub mod resilience;
 pub mod scene;
 mod sorted;
+pub mod source;
 pub mod stream;
 pub mod task;
 

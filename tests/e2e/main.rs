@@ -6,6 +6,7 @@
 
 mod browser;
 mod classroom;
+mod code;
 mod flow;
 mod present;
 mod resilience;

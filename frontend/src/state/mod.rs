@@ -7,6 +7,7 @@
 //! Events are folded by [`RunSnapshot::apply`], never re-implemented here.
 
 pub mod clock;
+pub mod code;
 pub mod flow;
 pub mod history;
 pub mod present;
@@ -146,6 +147,8 @@ pub struct Model {
     history: Option<History>,
     /// Set while the timeline shows an earlier instant.
     scrub: Option<Scrub>,
+    /// The event (wire name) whose line was clicked in the code pane.
+    code_focus: Option<String>,
 }
 
 impl Model {
@@ -249,6 +252,60 @@ impl Model {
             let at = scrub.at_ms;
             self.scrub_to_ms(at);
         }
+    }
+
+    /// The event of the run on screen the page shows last: the latest,
+    /// or the one the timeline is scrubbed to.
+    pub fn latest_event(&self) -> Option<&Envelope> {
+        let history = self.history.as_ref()?;
+        let shown = self
+            .scrub
+            .as_ref()
+            .filter(|s| s.run == history.run())
+            .map_or(history.len(), |s| s.index);
+        shown.checked_sub(1).and_then(|i| history.events().get(i))
+    }
+
+    /// The event whose line was clicked in the code pane.
+    pub fn code_focus(&self) -> Option<&str> {
+        self.code_focus.as_deref()
+    }
+
+    /// Clicking a marked line focuses its event; clicking it again lets go.
+    pub fn toggle_code_focus(&mut self, event: &str) {
+        self.code_focus = match self.code_focus.take() {
+            Some(was) if was == event => None,
+            _ => Some(event.to_owned()),
+        };
+    }
+
+    /// The events shown so far of the focused kind: their instants (for the
+    /// timeline) and, for the latest few, what they are about (for the scene).
+    pub fn focused_events(&self, last: usize) -> (Vec<u64>, Vec<(&'static str, u64)>) {
+        let (Some(focus), Some(history)) = (&self.code_focus, &self.history) else {
+            return (Vec::new(), Vec::new());
+        };
+        let shown = self
+            .scrub
+            .as_ref()
+            .filter(|s| s.run == history.run())
+            .map_or(history.len(), |s| s.index);
+        let mut instants = Vec::new();
+        let mut about = Vec::new();
+        for env in history.events()[..shown].iter().rev() {
+            if env.event.name() != focus {
+                continue;
+            }
+            instants.push(env.at_ms);
+            if about.len() < last
+                && let Some(entity) = code::entity(&env.event)
+                && !about.contains(&entity)
+            {
+                about.push(entity);
+            }
+        }
+        instants.reverse();
+        (instants, about)
     }
 
     pub fn scrub(&self) -> Option<&Scrub> {

@@ -67,6 +67,8 @@ pub enum Shortcut {
     Back,
     /// Back to the present.
     Live,
+    /// The code pane on or off.
+    Code,
     Restart,
     Slower,
     Faster,
@@ -77,7 +79,7 @@ pub enum Shortcut {
 }
 
 /// Every shortcut with its keys as shown to people, in the help's order.
-pub const SHORTCUTS: [(Shortcut, &str, &str); 11] = [
+pub const SHORTCUTS: [(Shortcut, &str, &str); 12] = [
     (
         Shortcut::StartPause,
         "Space",
@@ -90,6 +92,11 @@ pub const SHORTCUTS: [(Shortcut, &str, &str); 11] = [
     ),
     (Shortcut::Back, ",", "one event back on the timeline"),
     (Shortcut::Live, "L", "the timeline back to live"),
+    (
+        Shortcut::Code,
+        "C",
+        "the engine's code beside the scene, on or off",
+    ),
     (Shortcut::Restart, "R", "restart the run from the beginning"),
     (Shortcut::Slower, "[", "slower clock"),
     (Shortcut::Faster, "]", "faster clock"),
@@ -115,6 +122,7 @@ impl Shortcut {
             "." => Shortcut::Step,
             "," => Shortcut::Back,
             "l" | "L" => Shortcut::Live,
+            "c" | "C" => Shortcut::Code,
             "r" | "R" => Shortcut::Restart,
             "[" => Shortcut::Slower,
             "]" => Shortcut::Faster,

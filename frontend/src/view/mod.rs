@@ -8,6 +8,7 @@
 mod cancellation;
 mod chrome;
 mod classroom;
+mod code;
 mod controls;
 mod counters;
 mod flow;

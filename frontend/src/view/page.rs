@@ -3,6 +3,7 @@
 
 use super::chrome::NotFound;
 use super::classroom::{AskMenu, ForkButton};
+use super::code::CodePane;
 use super::controls::{Controls, lifecycle_buttons, param_field};
 use super::history::SharedScenario;
 use super::route::{query_value, route};
@@ -59,7 +60,11 @@ fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVie
     let bar_run = run.clone();
 
     view! {
-        <article class="pattern" data-pattern=pattern.as_str()>
+        <article
+            class="pattern"
+            data-pattern=pattern.as_str()
+            data-code=text(move || session.code_open.get().to_string())
+        >
             <div class="pattern-main">
                 <header class="pattern-head">
                     <h1>{title}</h1>
@@ -73,6 +78,7 @@ fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVie
                 <p class="summary">{summary}</p>
                 <div class="stage">{scene(pattern, run.clone())}</div>
                 <Timeline pattern run=run.clone() at />
+                <CodePane pattern />
                 {dynamic(move || {
                     if session.present.get() {
                         view! { <PresenterBar run=bar_run.clone() pattern /> }.into_any()

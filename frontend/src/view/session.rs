@@ -22,6 +22,7 @@ use wasm_bindgen::JsCast;
 
 const SPEED_KEY: &str = "dashboard.speed";
 const PRESENT_KEY: &str = "dashboard.present";
+const CODE_KEY: &str = "dashboard.code";
 /// How long a speed waits for the next key before it is sent.
 const SPEED_SETTLE: std::time::Duration = std::time::Duration::from_millis(120);
 
@@ -40,6 +41,8 @@ pub struct Session {
     pub search_open: RwSignal<bool>,
     /// Presenter mode's drawer with every control of the run.
     pub drawer_open: RwSignal<bool>,
+    /// The engine's code beside the scene.
+    pub code_open: RwSignal<bool>,
 }
 
 pub fn session() -> Session {
@@ -75,7 +78,9 @@ impl Session {
             help_open: RwSignal::new(false),
             search_open: RwSignal::new(false),
             drawer_open: RwSignal::new(false),
+            code_open: RwSignal::new(stored(CODE_KEY).as_deref() == Some("1")),
         };
+        Effect::new(move || store(CODE_KEY, if session.code_open.get() { "1" } else { "0" }));
         Effect::new(move || store(SPEED_KEY, &session.speed.get().to_string()));
         Effect::new(move || {
             let present = session.present.get();
@@ -221,6 +226,7 @@ pub fn Shortcuts() -> impl IntoView {
             Shortcut::Faster => session.speed.update(|s| *s = faster(*s)),
             Shortcut::RealTime => session.speed.update(|s| *s = real_time_toggle(*s)),
             Shortcut::Present => session.present.update(|p| *p = !*p),
+            Shortcut::Code => session.code_open.update(|o| *o = !*o),
             Shortcut::Help => session.help_open.update(|o| *o = !*o),
             Shortcut::Search => session.search_open.set(true),
         }

@@ -90,6 +90,22 @@ pub fn Timeline(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVi
             }
         })
     });
+    // The events of the line picked in the code pane, as ticks.
+    let key = super::code::focus_key(model);
+    let picks = Memo::new(move |_| {
+        let _changed = key.get();
+        let (start, end) = drawn.with(|d| d.span);
+        let instants = model.with_untracked(|m| m.focused_events(0).0);
+        let mut columns: Vec<f64> = instants
+            .into_iter()
+            .map(|at| {
+                let x = at.saturating_sub(start) as f64 / (end - start).max(1) as f64;
+                (x * 400.0).round() / 4.0
+            })
+            .collect();
+        columns.dedup();
+        columns
+    });
     let scrubbed = move || position.get().index.is_some();
     let percent = move |ms: u64| {
         let (start, end) = drawn.with(|d| d.span);
@@ -230,6 +246,16 @@ pub fn Timeline(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVi
                                         </span>
                                     }
                                 })
+                                .collect_view()
+                                .into_any()
+                        })}
+                    </div>
+                    <div class="timeline-picks" aria-hidden="true">
+                        {dynamic(move || {
+                            picks
+                                .get()
+                                .into_iter()
+                                .map(|x| view! { <span class="pick" style:left=format!("{x:.2}%")></span> })
                                 .collect_view()
                                 .into_any()
                         })}

@@ -130,6 +130,15 @@ pub async fn create_replay(
     Ok((StatusCode::CREATED, Json(run.snapshot())))
 }
 
+/// `GET /api/patterns/{id}/source`: the pattern's engine file and the
+/// shared files it uses, each with its highlighted lines and its marks.
+pub async fn source(
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<shared::source::Source>, ApiError> {
+    let pattern = PatternId::parse(&id).ok_or(ApiError::UnknownPattern(id))?;
+    Ok(Json(crate::source::source(pattern)))
+}
+
 /// `GET /api/runs/{run}/history`: the run since its last start, as
 /// newline-delimited JSON: a [`HistoryHeader`], then one event a line.
 pub async fn history(

@@ -47,6 +47,7 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/patterns", get(api::patterns))
+        .route("/patterns/{id}/source", get(api::source))
         .route("/runs", get(api::list_runs).post(api::create_run))
         .route("/runs/{run}", get(api::get_run).delete(api::delete_run))
         .route("/runs/{run}/commands", post(api::command))

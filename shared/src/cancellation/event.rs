@@ -5,8 +5,9 @@ use super::{Cause, NodeId, NodeSpec, Phase, TaskEnd};
 use serde::{Deserialize, Serialize};
 
 /// One thing that happened in a cancellation tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CancellationEvent {
     /// A cancellation scope or a task's token was made (a child token of
     /// its parent's). A task counts as submitted from here.

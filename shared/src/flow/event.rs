@@ -5,8 +5,9 @@ use super::{ChannelId, ChannelSpec, ItemEnd, ItemId, ItemSpec, StageId, StageSpe
 use serde::{Deserialize, Serialize};
 
 /// One thing that happened to a stage, a channel or an item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FlowEvent {
     /// A stage of the flow, declared (or declared again, replacing it).
     StageAdded {

@@ -5,8 +5,9 @@ use crate::task::{DropReason, LoadLevel, Outcome, Task, TaskId};
 use serde::{Deserialize, Serialize};
 
 /// One thing that happened to a task between its producer and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OverloadEvent {
     /// The producer made a task and is about to offer it to the queue.
     Submitted {

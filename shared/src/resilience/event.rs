@@ -6,8 +6,9 @@ use crate::task::TaskId;
 use serde::{Deserialize, Serialize};
 
 /// One thing that happened to a job, an attempt or the breaker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ResilienceEvent {
     /// A job was made: a call (`circuit-breaker`), a client's request
     /// (`retry-backoff`) or a task for the pool. It counts as submitted.
