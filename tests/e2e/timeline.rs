@@ -57,6 +57,7 @@ fn exported(hub: &Hub, run: &str, pattern: PatternId) -> (HistoryHeader, Vec<Env
 
 #[tokio::test(start_paused = true)]
 async fn folding_the_history_to_an_instant_gives_the_snapshot_taken_then() {
+    let _machine = crate::support::busy().await;
     let mut instants = Instants(7);
     for pattern in [
         PatternId::DropBasic,
@@ -222,6 +223,42 @@ async fn the_timeline_goes_back_to_the_first_drop_and_a_link_opens_an_instant() 
         count(&ui, "#scene-bin .record").await > 1,
         "the bin holds the run's {total} drops again"
     );
+
+    // Share copies (or shows) the link to the scenario.
+    ui.click("button[data-action=\"share\"]").await;
+    ui.wait_for(
+        "the shared link in a message",
+        "[...document.querySelectorAll('.toast-text')].some(t => t.textContent.includes('/p/drop-basic?seed='))",
+        PATIENCE,
+    )
+    .await;
+    // A downloaded history dropped on the page becomes a replay of it.
+    let dropped: bool = ui
+        .eval_within(
+            "(async () => { const text = await (await fetch('/api/runs/drop-basic/history')).text(); \
+             const dt = new DataTransfer(); dt.items.add(new File([text], 'drop-basic.ndjson')); \
+             window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })); \
+             return true; })()",
+            PATIENCE,
+        )
+        .await;
+    assert!(dropped);
+    ui.wait_for(
+        "the replay's page",
+        "location.search.includes('run=replay-') && document.querySelector('.timeline')",
+        PATIENCE,
+    )
+    .await;
+    ui.press("1").await;
+    ui.click("button[data-action=\"start\"]").await;
+    ui.wait_for(
+        "the replay played to the original's end",
+        &format!(
+            "Number(document.querySelector('[data-counter=\"dropped\"]')?.textContent.replace(/[^0-9]/g, '')) === {total}"
+        ),
+        Duration::from_secs(20),
+    )
+    .await;
 
     // A link opens the page at an instant.
     ui.goto(&server.url(&format!("/p/{run}?at=700"))).await;

@@ -28,6 +28,51 @@ pub fn lit(source: &Source, shown: usize, event: &str) -> Option<(usize, Vec<u32
         .find(|(_, lines)| !lines.is_empty())
 }
 
+/// The event that leads an instant: the most telling marked one (the
+/// latest of equals), else the latest.
+pub fn lead<'a>(events: &[(&'a str, Option<u8>)]) -> Option<&'a str> {
+    let mut best: Option<(&str, u8)> = None;
+    for (name, rank) in events {
+        if let Some(rank) = rank
+            && best.is_none_or(|(_, b)| *rank > b)
+        {
+            best = Some((name, *rank));
+        }
+    }
+    best.map(|(name, _)| name)
+        .or(events.first().map(|(name, _)| *name))
+}
+
+/// The lines to light for what happened at one instant (`events`, latest
+/// first, each with its rank if the timeline marks it): the file is the
+/// one of the [`lead`] event, and in it every line that emits any of them.
+pub fn lit_instant(
+    source: &Source,
+    shown: usize,
+    events: &[(&str, Option<u8>)],
+) -> Option<(usize, Vec<u32>)> {
+    let lead = lead(events)?;
+    let file = lit(source, shown, lead)
+        .or_else(|| events.iter().find_map(|(name, _)| lit(source, shown, name)))
+        .map(|(file, _)| file)?;
+    let mut lines: Vec<u32> = source.files[file]
+        .marks
+        .iter()
+        .filter(|m| events.iter().any(|(name, _)| m.event == *name))
+        .map(|m| m.line)
+        .collect();
+    // The lead's own lines first: the pane scrolls to the first.
+    lines.sort_by_key(|line| {
+        let leads = source.files[file]
+            .marks
+            .iter()
+            .any(|m| m.line == *line && m.event == lead);
+        (!leads, *line)
+    });
+    lines.dedup();
+    Some((file, lines))
+}
+
 /// What an event is about, as the scene marks it: the attribute and its
 /// value (`data-task`, 6).
 pub fn entity(event: &Event) -> Option<(&'static str, u64)> {
@@ -105,6 +150,21 @@ mod tests {
     }
 
     #[test]
+    fn the_most_telling_event_leads_an_instant() {
+        let instant = [
+            ("job_ended", Some(1)),
+            ("breaker_moved", Some(6)),
+            ("attempt_ended", None),
+        ];
+        assert_eq!(lead(&instant), Some("breaker_moved"));
+        assert_eq!(
+            lead(&[("step", None), ("task_started", None)]),
+            Some("step")
+        );
+        assert_eq!(lead(&[]), None);
+    }
+
+    #[test]
     fn the_shown_file_lights_first_then_the_first_that_emits_it() {
         let source = Source {
             files: vec![
@@ -119,5 +179,19 @@ mod tests {
         assert_eq!(lit(&source, 1, "enqueued"), Some((1, vec![7])));
         assert_eq!(lit(&source, 0, "started"), Some((1, vec![5])));
         assert_eq!(lit(&source, 0, "reset"), None);
+        // An instant: the marked event leads, and its file's lines of
+        // every event of the instant light.
+        assert_eq!(
+            lit_instant(
+                &source,
+                1,
+                &[("started", None), ("dropped", Some(2)), ("enqueued", None)]
+            ),
+            Some((0, vec![10, 30, 12]))
+        );
+        assert_eq!(
+            lit_instant(&source, 0, &[("started", None), ("reset", None)]),
+            Some((1, vec![5]))
+        );
     }
 }

@@ -15,8 +15,8 @@ use shared::{
 };
 
 /// The fold is kept after every this many events, so rebuilding any
-/// instant folds at most this many.
-pub const CHECKPOINT_EVERY: usize = 512;
+/// instant folds fewer than this many.
+pub const CHECKPOINT_EVERY: usize = 256;
 
 /// The most events kept for one run: beyond it the oldest part is cut at
 /// a checkpoint, which becomes the base the rest folds from.
@@ -95,6 +95,20 @@ impl MarkKind {
             MarkKind::Error => "error",
             MarkKind::Leak => "leak",
             MarkKind::Phase => "phase",
+        }
+    }
+
+    /// How much a moment tells, when several happen at one instant: the
+    /// breaker moving says more than the failure that moved it.
+    pub fn rank(self) -> u8 {
+        match self {
+            MarkKind::Breaker => 6,
+            MarkKind::Leak => 5,
+            MarkKind::Cancel => 4,
+            MarkKind::Evict => 3,
+            MarkKind::Drop => 2,
+            MarkKind::Error => 1,
+            MarkKind::Phase => 0,
         }
     }
 

@@ -254,16 +254,37 @@ impl Model {
         }
     }
 
-    /// The event of the run on screen the page shows last: the latest,
-    /// or the one the timeline is scrubbed to.
-    pub fn latest_event(&self) -> Option<&Envelope> {
-        let history = self.history.as_ref()?;
+    /// What happened at the last instant the page shows of the run on
+    /// screen (the present, or where the timeline is scrubbed to): the
+    /// events' wire names, latest first, each once, with the rank of the
+    /// moment if the timeline marks it (see [`history::MarkKind::rank`]).
+    pub fn latest_events(&self) -> Vec<(&'static str, Option<u8>)> {
+        /// Enough for one instant of any scene; a flood keeps its latest.
+        const MOST: usize = 64;
+        let Some(history) = self.history.as_ref() else {
+            return Vec::new();
+        };
         let shown = self
             .scrub
             .as_ref()
             .filter(|s| s.run == history.run())
             .map_or(history.len(), |s| s.index);
-        shown.checked_sub(1).and_then(|i| history.events().get(i))
+        let events = &history.events()[..shown.min(history.len())];
+        let Some(last) = events.last() else {
+            return Vec::new();
+        };
+        let mut names: Vec<(&'static str, Option<u8>)> = Vec::new();
+        for env in events.iter().rev().take(MOST) {
+            if env.at_ms != last.at_ms {
+                break;
+            }
+            let name = env.event.name();
+            if !names.iter().any(|(n, _)| *n == name) {
+                let rank = history::mark(&env.event, &mut None).map(history::MarkKind::rank);
+                names.push((name, rank));
+            }
+        }
+        names
     }
 
     /// The event whose line was clicked in the code pane.

@@ -8,7 +8,7 @@
 use super::session::session;
 use super::{Ctx, ctx, dynamic, text};
 use crate::net;
-use crate::state::code::lit;
+use crate::state::code::{lead, lit, lit_instant};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::PatternId;
@@ -35,14 +35,24 @@ pub fn CodePane(pattern: PatternId) -> impl IntoView {
             });
         }
     });
-    let latest = Memo::new(move |_| model.with(|m| m.latest_event().map(|e| e.event.name())));
+    // Only while the pane is open: a closed pane costs a busy run nothing.
+    let latest = Memo::new(move |_| {
+        if session.code_open.get() {
+            model.with(|m| m.latest_events())
+        } else {
+            Vec::new()
+        }
+    });
     let focus = Memo::new(move |_| model.with(|m| m.code_focus().map(str::to_owned)));
     // The lit lines: of the focused event if a line was clicked, else of
-    // the latest event shown.
+    // what happened at the latest instant shown.
     let lit_lines = Memo::new(move |_| {
-        let event = focus.get().or_else(|| latest.get().map(str::to_owned))?;
-        source.with(|s| match s {
-            Some(Ok(source)) => lit(source, shown.get_untracked(), &event),
+        let focus = focus.get();
+        source.with(|s| match (s, focus) {
+            (Some(Ok(source)), Some(event)) => lit(source, shown.get_untracked(), &event),
+            (Some(Ok(source)), None) => {
+                latest.with(|l| lit_instant(source, shown.get_untracked(), l))
+            }
             _ => None,
         })
     });
@@ -159,10 +169,11 @@ pub fn CodePane(pattern: PatternId) -> impl IntoView {
                     </div>
                     <span class="code-path">{path}</span>
                     <span class="code-latest" aria-live="polite">
-                        {text(move || match (focus.get(), latest.get()) {
-                            (Some(f), _) => format!("picked: {f}"),
-                            (None, Some(e)) => format!("last: {e}"),
-                            (None, None) => String::new(),
+                        {text(move || match focus.get() {
+                            Some(f) => format!("picked: {f}"),
+                            None => latest
+                                .with(|l| lead(l).map(|e| format!("now: {e}")))
+                                .unwrap_or_default(),
                         })}
                     </span>
                     <button

@@ -2,7 +2,7 @@
 //! Share copies a link to its scenario (pattern, parameters, seed), and a
 //! history file dropped on the page becomes a replay of it.
 
-use super::classroom::following;
+use super::classroom::{Following, following};
 use super::route::{query_pairs, route};
 use super::{Ctx, ctx, dynamic};
 use crate::net;
@@ -135,6 +135,7 @@ async fn copy(text: &str) -> bool {
 pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let here = route();
+    let Following(on) = following();
     let done = StoredValue::new(false);
     let role = super::classroom::role();
     let ready = Memo::new({
@@ -188,7 +189,7 @@ pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
                     m.own(own.clone());
                     m.adopt_snapshot(snap, net::wall_ms());
                 });
-                following().0.set(false);
+                on.set(false);
                 here.navigate(&format!("/p/{pattern}?run={own}"));
                 own
             } else {
@@ -204,6 +205,7 @@ pub fn SharedScenario(pattern: PatternId, run: String) -> impl IntoView {
 pub fn DropReplay() -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let here = route();
+    let Following(on) = following();
     let over = RwSignal::new(false);
     let on_over = move |ev: web_sys::DragEvent| {
         ev.prevent_default();
@@ -235,7 +237,7 @@ pub fn DropReplay() -> impl IntoView {
                 m.own(run.clone());
                 m.adopt_snapshot(snap, net::wall_ms());
             });
-            following().0.set(false);
+            on.set(false);
             net::toast(model, format!("Replaying {pattern} as {run}: press Start."));
             here.navigate(&format!("/p/{pattern}?run={run}"));
         });

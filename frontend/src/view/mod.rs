@@ -144,9 +144,7 @@ pub fn run_memo<T>(
 where
     T: PartialEq + Send + Sync + 'static,
 {
-    let model = ctx().model;
-    let run = run.to_owned();
-    Memo::new(move |_| model.with(|m| m.run(&run).map(&f)))
+    snapshot_memo(run, f, Model::run)
 }
 
 /// [`run_memo`] of the run as it is now, even while the timeline shows an
@@ -158,9 +156,20 @@ pub fn live_memo<T>(
 where
     T: PartialEq + Send + Sync + 'static,
 {
+    snapshot_memo(run, f, Model::live)
+}
+
+fn snapshot_memo<T>(
+    run: &str,
+    f: impl Fn(&RunSnapshot) -> T + Send + Sync + 'static,
+    which: for<'m> fn(&'m Model, &str) -> Option<&'m RunSnapshot>,
+) -> Memo<Option<T>>
+where
+    T: PartialEq + Send + Sync + 'static,
+{
     let model = ctx().model;
     let run = run.to_owned();
-    Memo::new(move |_| model.with(|m| m.live(&run).map(&f)))
+    Memo::new(move |_| model.with(|m| which(m, &run).map(&f)))
 }
 
 /// The run's estimated virtual time, in whole milliseconds, every frame.

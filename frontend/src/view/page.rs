@@ -58,6 +58,11 @@ fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVie
     follow_speed(run.clone(), pattern);
     let session = session();
     let bar_run = run.clone();
+    // While the timeline shows an earlier instant, the stage says so.
+    let rewound = {
+        let run = run.clone();
+        Memo::new(move |_| model.with(|m| m.scrub().is_some_and(|s| s.run == run)))
+    };
 
     view! {
         <article
@@ -65,7 +70,7 @@ fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVie
             data-pattern=pattern.as_str()
             data-code=text(move || session.code_open.get().to_string())
         >
-            <div class="pattern-main">
+            <div class="pattern-main" data-rewound=text(move || rewound.get().to_string())>
                 <header class="pattern-head">
                     <h1>{title}</h1>
                     <div class="pattern-class">

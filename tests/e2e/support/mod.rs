@@ -55,6 +55,12 @@ pub struct TestServer {
     http: reqwest::Client,
 }
 
+/// A share of the machine for a test that keeps a core busy without a
+/// server of its own, so timed tests do not run beside it.
+pub async fn busy() -> OwnedRwLockReadGuard<()> {
+    Arc::clone(&MACHINE).read_owned().await
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         let claim = Claim::Shared(Arc::clone(&MACHINE).read_owned().await);
