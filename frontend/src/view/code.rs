@@ -65,33 +65,23 @@ pub fn CodePane(pattern: PatternId) -> impl IntoView {
         }
     });
     let body = NodeRef::<leptos::html::Div>::new();
-    // The lit lines are marked on the drawn lines directly: one attribute
-    // moves, not a re-render of the file.
+    // Each drawn line reads whether it is lit; once the lines are drawn,
+    // the first lit one is scrolled to the middle of the pane.
     Effect::new(move || {
         let lit = lit_lines.get();
         let _file = shown.get();
-        let Some(body) = body.get() else { return };
-        let body: &web_sys::Element = &body;
-        if let Ok(old) = body.query_selector_all("[data-lit]") {
-            for i in 0..old.length() {
-                if let Some(el) = old
-                    .item(i)
-                    .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
-                {
-                    let _ = el.remove_attribute("data-lit");
-                }
-            }
+        if lit.is_none() {
+            return;
         }
-        let Some((_, lines)) = lit else { return };
-        for (i, line) in lines.iter().enumerate() {
-            let Ok(Some(el)) = body.query_selector(&format!("[data-line=\"{line}\"]")) else {
-                continue;
+        request_animation_frame(move || {
+            let Some(body) = body.get_untracked() else {
+                return;
             };
-            let _ = el.set_attribute("data-lit", "");
-            if i == 0 {
-                center(body, &el);
+            let body: &web_sys::Element = &body;
+            if let Ok(Some(line)) = body.query_selector("[data-lit]") {
+                center(body, &line);
             }
-        }
+        });
     });
     picks_in_the_scene(model);
 
@@ -122,7 +112,14 @@ pub fn CodePane(pattern: PatternId) -> impl IntoView {
                                 .filter(|m| m.line == number)
                                 .map(|m| m.event.clone())
                                 .collect();
-                            code_line(number, html.clone(), events)
+                            let lit = Memo::new(move |_| {
+                                lit_lines.with(|l| {
+                                    l.as_ref().is_some_and(|(f, lines)| {
+                                        *f == i && lines.contains(&number)
+                                    })
+                                })
+                            });
+                            code_line(number, html.clone(), events, lit)
                         })
                         .collect_view()
                         .into_any()
@@ -197,11 +194,16 @@ pub fn CodePane(pattern: PatternId) -> impl IntoView {
 
 /// One line of the file: its number, its highlighted text, and the events
 /// it emits, as buttons that pick them out.
-fn code_line(number: u32, html: String, events: Vec<String>) -> impl IntoView {
+fn code_line(number: u32, html: String, events: Vec<String>, lit: Memo<bool>) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let marked = !events.is_empty();
     view! {
-        <div class="code-line" data-line=number data-marked=marked.then_some("")>
+        <div
+            class="code-line"
+            data-line=number
+            data-marked=marked.then_some("")
+            data-lit=move || lit.get().then_some("")
+        >
             <span class="ln" aria-hidden="true">{number}</span>
             <span class="src" inner_html=html></span>
             {events
@@ -220,6 +222,9 @@ fn code_line(number: u32, html: String, events: Vec<String>) -> impl IntoView {
                             data-event=name
                             aria-pressed=text(move || picked.get().to_string())
                             title="Pick out these events on the timeline and in the scene"
+                            // A click does not take the focus, which would
+                            // scroll the file sideways to the button.
+                            on:mousedown=|ev| ev.prevent_default()
                             on:click=move |_| model.update(|m| m.toggle_code_focus(&click))
                         >
                             {event}
