@@ -13,6 +13,9 @@ use leptos::prelude::*;
 use shared::PatternId;
 use wasm_bindgen::JsCast;
 
+/// How often the markers are redrawn at most.
+const MARKERS_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// What the timeline draws, recomputed only when a glyph or the span changes.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Drawn {
@@ -63,9 +66,29 @@ pub fn Timeline(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVi
     });
 
     let version = Memo::new(move |_| model.with(|m| m.history().map(|h| h.version())));
+    // A flood of drops adds a marker many times a second; the markers are
+    // redrawn at most five times a second, so the scene keeps the frames.
+    let settled = RwSignal::new(version.get_untracked());
+    let waiting = StoredValue::new(false);
+    Effect::new(move || {
+        let _changed = version.get();
+        if waiting.get_value() {
+            return;
+        }
+        waiting.set_value(true);
+        set_timeout(
+            move || {
+                waiting.try_set_value(false);
+                if let Some(now) = version.try_get_untracked() {
+                    settled.try_set(now);
+                }
+            },
+            MARKERS_EVERY,
+        );
+    });
     let drawn = Memo::new(move |_| {
-        // Read, not just tracked, so a change of version always reaches here.
-        let _version = version.get();
+        // Read, not just tracked, so a change always reaches here.
+        let _version = settled.get();
         model.with_untracked(|m| {
             m.history()
                 .map(|h| Drawn {
@@ -228,27 +251,25 @@ pub fn Timeline(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVi
                 >
                     <div class="timeline-fill" style:width=text(move || percent(position.get().end_ms))></div>
                     <div class="timeline-marks">
-                        {dynamic(move || {
-                            drawn
-                                .get()
-                                .glyphs
-                                .into_iter()
-                                .map(|g| {
-                                    view! {
-                                        <span
-                                            class="mark"
-                                            data-kind=g.kind.key()
-                                            data-seq=g.seq
-                                            style:left=format!("{:.3}%", g.x * 100.0)
-                                            title=format!("{} · {}", duration_text(g.at_ms as f64), g.label)
-                                        >
-                                            {g.kind.glyph()}
-                                        </span>
-                                    }
-                                })
-                                .collect_view()
-                                .into_any()
-                        })}
+                        // Keyed by event and place: a new marker adds one
+                        // element; a new span redraws them all.
+                        <For
+                            each=move || drawn.get().glyphs
+                            key=|g| (g.seq, g.x.to_bits())
+                            children=|g| {
+                                view! {
+                                    <span
+                                        class="mark"
+                                        data-kind=g.kind.key()
+                                        data-seq=g.seq
+                                        style:left=format!("{:.3}%", g.x * 100.0)
+                                        title=format!("{} · {}", duration_text(g.at_ms as f64), g.label)
+                                    >
+                                        {g.kind.glyph()}
+                                    </span>
+                                }
+                            }
+                        />
                     </div>
                     <div class="timeline-picks" aria-hidden="true">
                         {dynamic(move || {
