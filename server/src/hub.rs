@@ -317,16 +317,29 @@ impl Hub {
         pattern: PatternId,
         owner: Option<String>,
     ) -> Result<Arc<Run>, TooManyRuns> {
+        self.admit(pattern.as_str(), 1, |id| {
+            self.entry(id, pattern, true, owner)
+        })
+    }
+
+    /// Names a made run `<prefix>-<n>` (counting on from `first`, never
+    /// reusing a name), makes its entry and adds it, within [`MAX_RUNS`].
+    fn admit(
+        &self,
+        prefix: &'static str,
+        first: u64,
+        make: impl FnOnce(String) -> Arc<RunEntry>,
+    ) -> Result<Arc<Run>, TooManyRuns> {
         if self.read_runs().len() >= MAX_RUNS {
             return Err(TooManyRuns);
         }
         let id = {
             let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = made.entry(pattern.as_str()).or_insert(1);
+            let n = made.entry(prefix).or_insert(first);
             *n += 1;
-            format!("{pattern}-{n}")
+            format!("{prefix}-{n}")
         };
-        let entry = self.entry(id.clone(), pattern, true, owner);
+        let entry = make(id.clone());
         let run = Arc::clone(&entry.run);
         let mut runs = self.write_runs();
         // Checked again where it counts: two requests may have raced here.
@@ -436,38 +449,25 @@ impl Hub {
         recording: Recording,
         owner: Option<String>,
     ) -> Result<Arc<Run>, TooManyRuns> {
-        if self.read_runs().len() >= MAX_RUNS {
-            return Err(TooManyRuns);
-        }
-        let id = {
-            let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = made.entry("replay").or_insert(0);
-            *n += 1;
-            format!("replay-{n}")
-        };
-        let run = Run::replaying(
-            id.clone(),
-            Arc::new(recording),
-            &self.root,
-            self.tracker.clone(),
-            Arc::clone(&self.dirty),
-            self.config.hosting == Hosting::OwnThread,
-        );
-        let entry = Arc::new(RunEntry {
-            run: Arc::new(run),
-            replay: Mutex::default(),
-            made: true,
-            owner,
-            touched: Mutex::new(Instant::now()),
-            watchers: AtomicUsize::new(0),
-        });
-        let run = Arc::clone(&entry.run);
-        let mut runs = self.write_runs();
-        if runs.len() >= MAX_RUNS {
-            return Err(TooManyRuns);
-        }
-        runs.insert(id, entry);
-        Ok(run)
+        let recording = Arc::new(recording);
+        self.admit("replay", 0, |id| {
+            let run = Run::replaying(
+                id,
+                recording,
+                &self.root,
+                self.tracker.clone(),
+                Arc::clone(&self.dirty),
+                self.config.hosting == Hosting::OwnThread,
+            );
+            Arc::new(RunEntry {
+                run: Arc::new(run),
+                replay: Mutex::default(),
+                made: true,
+                owner,
+                touched: Mutex::new(Instant::now()),
+                watchers: AtomicUsize::new(0),
+            })
+        })
     }
 
     /// Whose run `id` is: `None` if there is no such run, `Some(None)` for

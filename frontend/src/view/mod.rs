@@ -238,11 +238,23 @@ pub fn focus_by_id(id: &str) {
 
 /// Moves the keyboard focus to `el`.
 pub fn focus(el: &web_sys::Element) {
+    call_focus(el, &wasm_bindgen::JsValue::UNDEFINED);
+}
+
+/// Moves the keyboard focus to `el` without scrolling the page to it: for
+/// a control the pointer is already on.
+pub fn focus_in_place(el: &web_sys::Element) {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"preventScroll".into(), &true.into());
+    call_focus(el, &options);
+}
+
+fn call_focus(el: &web_sys::Element, options: &wasm_bindgen::JsValue) {
     // `focus` belongs to HTMLElement, which the app does not bind: call it by name.
     if let Ok(focus) = js_sys::Reflect::get(el, &"focus".into())
         && let Some(focus) = focus.dyn_ref::<js_sys::Function>()
     {
-        let _ = focus.call0(el);
+        let _ = focus.call1(el, options);
     }
 }
 

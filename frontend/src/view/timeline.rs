@@ -163,7 +163,7 @@ pub fn Timeline(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVi
             .and_then(|s| s.parse::<u64>().ok());
         if let Some(el) = track.get_untracked() {
             let _ = el.set_pointer_capture(ev.pointer_id());
-            super::focus(&el);
+            super::focus_in_place(&el);
         }
         match seq {
             Some(seq) => model.update(|m| m.scrub_to_seq(seq)),
