@@ -1,4 +1,5 @@
-//! The network edge: the tab's one event stream, and the HTTP calls.
+//! The network edge: the event stream (one per browser, shared by its
+//! tabs through a worker), and the HTTP calls.
 //!
 //! Everything that arrives is parsed here and handed to the [`Model`]; a
 //! malformed message is logged with `console.warn` and skipped, never
@@ -12,6 +13,7 @@ use serde::de::DeserializeOwned;
 use shared::classroom::ClassView;
 use shared::{
     Batch, Command, Envelope, ErrorBody, HistoryHeader, Lagged, PatternInfo, Removed, RunSnapshot,
+    RunSummary,
 };
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -19,19 +21,39 @@ use std::time::Duration;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{EventSource, MessageEvent};
+use web_sys::MessageEvent;
 
-const EVENTS_URL: &str = "/api/events";
-/// How long to wait before opening a new stream when the browser gave up
-/// on the old one (it retries by itself only while the server answers).
-const REOPEN_AFTER: Duration = Duration::from_secs(2);
+/// The script that holds the event stream for every tab of this browser.
+const STREAM_WORKER: &str = "stream-worker.js";
 /// How long the "skipped N events" notice stays up.
 const LAG_NOTICE_FOR: Duration = Duration::from_secs(4);
 const TOAST_FOR: Duration = Duration::from_secs(6);
 
-/// The open stream and its listeners; dropping it removes the listeners.
+/// Where the tab's stream comes from: the browser's shared worker, or where
+/// there are none (Chrome on Android) a dedicated one of its own.
+enum Port {
+    Shared(web_sys::MessagePort),
+    Own(web_sys::Worker),
+}
+
+impl Port {
+    fn post(&self, message: &JsValue) {
+        let posted = match self {
+            Port::Shared(port) => port.post_message(message),
+            Port::Own(worker) => worker.post_message(message),
+        };
+        if let Err(e) = posted {
+            warn!("could not reach the stream worker: {e:?}");
+        }
+    }
+}
+
+/// The connection to the stream worker, and its listeners.
 struct Stream {
-    source: EventSource,
+    port: Port,
+    /// The runs the tab follows, said again when it comes back from the
+    /// back-forward cache.
+    following: Vec<String>,
     _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
@@ -47,7 +69,7 @@ pub fn wall_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
 
-/// Loads the pattern list and opens the event stream.
+/// Loads the pattern list and joins the event stream.
 pub fn start(model: RwSignal<Model>) {
     spawn_local(async move {
         let result = get_json::<Vec<PatternInfo>>("/api/patterns").await;
@@ -56,54 +78,138 @@ pub fn start(model: RwSignal<Model>) {
         }
         model.update(|m| m.on_patterns(result));
     });
-    open_stream(model);
+    join_stream(model);
 }
 
-/// Opens the one `EventSource` of the tab, replacing any previous one.
-fn open_stream(model: RwSignal<Model>) {
-    let source = match EventSource::new(EVENTS_URL) {
-        Ok(source) => source,
+/// Follows `runs` (the run on screen) and no others; the shared runs'
+/// status comes with every stream.
+pub fn follow(model: RwSignal<Model>, runs: Vec<String>) {
+    model.update(|m| m.follow(&runs));
+    STREAM.with(|s| {
+        if let Some(stream) = s.borrow_mut().as_mut() {
+            stream.following = runs;
+            stream.port.post(&follow_message(&stream.following));
+        }
+    });
+}
+
+fn follow_message(runs: &[String]) -> JsValue {
+    let message = js_sys::Object::new();
+    let list: js_sys::Array = runs.iter().map(|r| JsValue::from_str(r)).collect();
+    let _ = js_sys::Reflect::set(&message, &"follow".into(), &list);
+    message.into()
+}
+
+/// Connects to the stream worker; every tab of the dashboard in this
+/// browser shares its one connection to the server.
+fn join_stream(model: RwSignal<Model>) {
+    let url = worker_url();
+    let has_shared = js_sys::Reflect::has(&window(), &"SharedWorker".into()).unwrap_or(false);
+    let port = if has_shared {
+        web_sys::SharedWorker::new_with_str(&url, "events").map(|w| Port::Shared(w.port()))
+    } else {
+        web_sys::Worker::new(&url).map(Port::Own)
+    };
+    let port = match port {
+        Ok(port) => port,
         Err(e) => {
-            warn!("could not open the event stream: {e:?}");
-            set_timeout(move || open_stream(model), REOPEN_AFTER);
+            warn!("could not start the stream worker: {e:?}");
+            model.update(Model::on_error);
             return;
         }
     };
-    let mut listeners = Vec::new();
-    let mut listen = |name: &str, handler: Box<dyn FnMut(web_sys::Event)>| {
-        let closure = Closure::wrap(handler);
-        match source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref()) {
-            Ok(()) => listeners.push(closure),
-            Err(e) => warn!("could not listen for {name} events: {e:?}"),
+    let on_message: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |ev: web_sys::Event| {
+        let Some(message) = ev.dyn_ref::<MessageEvent>().map(MessageEvent::data) else {
+            return;
+        };
+        let field = |name: &str| {
+            js_sys::Reflect::get(&message, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        if let Some(kind) = field("kind") {
+            on_stream_message(model, &kind, field("data").as_deref());
         }
+    });
+    let target: &web_sys::EventTarget = match &port {
+        Port::Shared(port) => port,
+        Port::Own(worker) => worker,
     };
-
-    listen("open", Box::new(move |_| model.update(Model::on_open)));
-    let watched = source.clone();
-    listen(
-        "error",
-        Box::new(move |_| {
-            model.update(Model::on_error);
-            // CONNECTING: the browser retries by itself, with Last-Event-ID.
-            // CLOSED: it gave up (e.g. the server answered with an error), so
-            // a new stream is opened; the server then sends fresh snapshots.
-            if watched.ready_state() == EventSource::CLOSED {
-                set_timeout(move || open_stream(model), REOPEN_AFTER);
+    if let Err(e) =
+        target.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref())
+    {
+        warn!("could not listen to the stream worker: {e:?}");
+    }
+    if let Port::Shared(port) = &port {
+        port.start();
+    }
+    // Leaving says goodbye, so the worker stops following this tab's runs;
+    // coming back from the back-forward cache says what it follows again.
+    let on_leave: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |_| {
+        STREAM.with(|s| {
+            if let Some(stream) = s.borrow().as_ref() {
+                let bye = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&bye, &"bye".into(), &true.into());
+                stream.port.post(&bye);
             }
-        }),
-    );
-    listen(
-        "snapshot",
-        Box::new(move |ev| {
-            if let Some(snap) = parse_message::<RunSnapshot>("snapshot", &ev) {
+        });
+    });
+    let on_return: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |_| {
+        STREAM.with(|s| {
+            if let Some(stream) = s.borrow().as_ref() {
+                stream.port.post(&follow_message(&stream.following));
+            }
+        });
+    });
+    for (name, listener) in [("pagehide", &on_leave), ("pageshow", &on_return)] {
+        if let Err(e) =
+            window().add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+        {
+            warn!("could not listen for {name}: {e:?}");
+        }
+    }
+    STREAM.with(|s| {
+        s.replace(Some(Stream {
+            port,
+            following: Vec::new(),
+            _listeners: vec![on_message, on_leave, on_return],
+        }))
+    });
+}
+
+/// The stream worker's script under the build's version, as the page names
+/// the bundle: tabs of one build share a worker, and a tab of a newer build
+/// never joins an older build's.
+fn worker_url() -> String {
+    let glue = document()
+        .query_selector("link[rel=\"modulepreload\"]")
+        .ok()
+        .flatten()
+        .and_then(|link| link.get_attribute("href"))
+        .unwrap_or_default();
+    let version = glue
+        .strip_prefix("/pkg/")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(version, _)| version)
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    match version {
+        Some(version) => format!("/assets/{version}/{STREAM_WORKER}"),
+        None => format!("/assets/{STREAM_WORKER}"),
+    }
+}
+
+/// One message the worker passed on from the stream.
+fn on_stream_message(model: RwSignal<Model>, kind: &str, data: Option<&str>) {
+    match kind {
+        "open" => model.update(Model::on_open),
+        "error" => model.update(Model::on_error),
+        "snapshot" => {
+            if let Some(snap) = parse_message::<RunSnapshot>(kind, data) {
                 model.update(|m| m.on_snapshot(snap, wall_ms()));
             }
-        }),
-    );
-    listen(
-        "batch",
-        Box::new(move |ev| {
-            if let Some(batches) = parse_message::<Vec<Batch>>("batch", &ev) {
+        }
+        "batch" => {
+            if let Some(batches) = parse_message::<Vec<Batch>>(kind, data) {
                 let unknown = model
                     .try_update(|m| m.on_batch(batches, wall_ms()))
                     .unwrap_or_default();
@@ -111,56 +217,40 @@ fn open_stream(model: RwSignal<Model>) {
                     fetch_run(model, run);
                 }
             }
-        }),
-    );
-    listen(
-        "lagged",
-        Box::new(move |ev| {
-            if let Some(lagged) = parse_message::<Lagged>("lagged", &ev)
+        }
+        "lagged" => {
+            if let Some(lagged) = parse_message::<Lagged>(kind, data)
                 && let Some(id) = model.try_update(|m| m.on_lagged(lagged))
             {
                 set_timeout(move || model.update(|m| m.settle_lag(id)), LAG_NOTICE_FOR);
             }
-        }),
-    );
-    listen(
-        "class",
-        Box::new(move |ev| {
-            if let Some(view) = parse_message::<ClassView>("class", &ev) {
+        }
+        "class" => {
+            if let Some(view) = parse_message::<ClassView>(kind, data) {
                 model.update(|m| m.on_class(view));
             }
-        }),
-    );
-    listen(
-        "removed",
-        Box::new(move |ev| {
-            if let Some(removed) = parse_message::<Removed>("removed", &ev) {
+        }
+        "summary" => {
+            if let Some(summaries) = parse_message::<Vec<RunSummary>>(kind, data) {
+                model.update(|m| m.on_summaries(summaries));
+            }
+        }
+        "removed" => {
+            if let Some(removed) = parse_message::<Removed>(kind, data) {
                 model.update(|m| m.on_removed(&removed));
             }
-        }),
-    );
-
-    let previous = STREAM.with(|s| {
-        s.replace(Some(Stream {
-            source,
-            _listeners: listeners,
-        }))
-    });
-    if let Some(old) = previous {
-        old.source.close();
+        }
+        _ => warn!("skipping a stream message of unknown kind {kind}"),
     }
 }
 
-/// The JSON payload of one SSE message, or `None` (logged) if it is malformed.
-fn parse_message<T: DeserializeOwned>(kind: &str, ev: &web_sys::Event) -> Option<T> {
-    let Some(text) = ev
-        .dyn_ref::<MessageEvent>()
-        .and_then(|m| m.data().as_string())
-    else {
+/// The JSON payload of one message, or `None` (logged) if it is malformed.
+fn parse_message<T: DeserializeOwned>(kind: &str, data: Option<&str>) -> Option<T> {
+    let Some(text) = data else {
         warn!("skipping a {kind} message without text data");
         return None;
     };
-    match serde_json::from_str(&text) {
+    match serde_json::from_str(text) {
         Ok(value) => Some(value),
         Err(e) => {
             warn!("skipping a malformed {kind} message: {e}");

@@ -1,11 +1,17 @@
 //! The hub: every run, and the event stream that carries them to viewers.
 //!
 //! Engines record events into their run as they happen. A single frame task
-//! wakes at most once per frame, serializes each run's new events once, and
-//! broadcasts the frame to all viewers as shared bytes. Each viewer's stream
-//! keeps a cursor (the last sequence number it holds per run) and turns a
-//! frame into at most one SSE message, so no viewer gets more than one
-//! message per frame however busy the engines are.
+//! wakes at most once per frame, serializes each run's new events once,
+//! encodes them once as a whole SSE message, and broadcasts the frame to all
+//! viewers. A viewer follows only the runs it names: its stream keeps a
+//! cursor (the last sequence number it holds per run) and passes on the
+//! followed runs' messages as they are, the same shared bytes for every
+//! viewer of a run, with no formatting of its own. No viewer gets more than
+//! one message per run per frame however busy the engines are.
+//!
+//! Viewers who ask for them are also sent the shared runs' status (a
+//! `summary`) whenever it changes: what a page needs of the runs it does
+//! not show, encoded once for all of them.
 //!
 //! A viewer that reads too slowly falls behind the broadcast buffer, which is
 //! bounded: it never slows an engine or another viewer. When it catches up it
@@ -20,9 +26,10 @@
 
 use crate::replay::Recording;
 use crate::run::{Priority, Run, RunSummary};
-use axum::response::sse::Event as SseEvent;
+use bytes::Bytes;
 use shared::{Batch, Cursor, Event, Lagged, PatternId, Removed, RunEvent, RunSnapshot};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -78,14 +85,39 @@ impl Default for HubConfig {
     }
 }
 
-/// One run's events of one frame, serialized once.
+/// One run's events of one frame, serialized and encoded once.
 #[derive(Debug)]
 pub struct FrameBatch {
     run: Arc<str>,
     first_seq: u64,
     last_seq: u64,
-    /// A `shared::Batch` as JSON.
-    json: Arc<str>,
+    /// The whole SSE message every viewer of the run is sent: `batch`, the
+    /// id `run:last_seq`, and the batch alone in a JSON array.
+    message: Bytes,
+    /// Where in `message` the `shared::Batch` JSON lies.
+    json: Range<usize>,
+}
+
+impl FrameBatch {
+    fn new(run: &str, first_seq: u64, last_seq: u64, json: &str) -> FrameBatch {
+        let head = format!("event: batch\nid: {run}:{last_seq}\ndata: [");
+        let mut message = Vec::with_capacity(head.len() + json.len() + 3);
+        message.extend_from_slice(head.as_bytes());
+        message.extend_from_slice(json.as_bytes());
+        message.extend_from_slice(b"]\n\n");
+        FrameBatch {
+            run: run.into(),
+            first_seq,
+            last_seq,
+            message: Bytes::from(message),
+            json: head.len()..head.len() + json.len(),
+        }
+    }
+
+    /// The `shared::Batch` as JSON: a view into the message, not a copy.
+    fn json(&self) -> Bytes {
+        self.message.slice(self.json.clone())
+    }
 }
 
 /// What the frame task broadcasts.
@@ -94,6 +126,35 @@ pub struct Frame {
     batches: Vec<Arc<FrameBatch>>,
     /// Runs deleted since the last frame.
     removed: Vec<Arc<str>>,
+    /// The shared runs' status, if it changed: a whole `summary` message.
+    summary: Option<Bytes>,
+}
+
+/// One SSE message. `data` must be a single line, as compact JSON is.
+pub fn sse_message(event: &str, id: Option<&str>, data: &str) -> Bytes {
+    debug_assert!(!data.contains('\n'), "SSE data of one line");
+    let mut message = format!("event: {event}\n");
+    if let Some(id) = id {
+        message.push_str("id: ");
+        message.push_str(id);
+        message.push('\n');
+    }
+    message.push_str("data: ");
+    message.push_str(data);
+    message.push_str("\n\n");
+    Bytes::from(message)
+}
+
+/// [`sse_message`] with `value` as JSON; `None` (logged) if it does not
+/// serialize.
+pub fn sse_json(event: &str, id: Option<&str>, value: &impl serde::Serialize) -> Option<Bytes> {
+    match serde_json::to_string(value) {
+        Ok(data) => Some(sse_message(event, id, &data)),
+        Err(e) => {
+            tracing::error!(event, error = %e, "could not serialize a message");
+            None
+        }
+    }
 }
 
 /// How many checkpoints a run's history holds at most: it is cut at one,
@@ -228,6 +289,8 @@ pub struct Hub {
     config: HubConfig,
     /// Runs made so far, per pattern: the number in the next one's name.
     made: Mutex<BTreeMap<&'static str, u64>>,
+    /// The shared runs' status as last sent, and its `summary` message.
+    summary: Mutex<(Vec<RunSummary>, Bytes)>,
 }
 
 impl Hub {
@@ -256,6 +319,7 @@ impl Hub {
             own_in_flight: std::sync::atomic::AtomicBool::new(false),
             config,
             made: Mutex::default(),
+            summary: Mutex::default(),
         });
         for pattern in PatternId::ALL {
             hub.insert(pattern.as_str().to_owned(), pattern);
@@ -365,7 +429,7 @@ impl Hub {
         self.flush();
         let replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
         Some(History {
-            batches: replay.batches.iter().map(|b| Arc::clone(&b.json)).collect(),
+            batches: replay.batches.iter().map(|b| b.json()).collect(),
             base: replay.base.clone(),
         })
     }
@@ -400,8 +464,8 @@ impl Hub {
             drop(runs);
             // After the run's last batch, before any frame without it.
             let _ = self.frames.send(Arc::new(Frame {
-                batches: Vec::new(),
                 removed: vec![id.into()],
+                ..Frame::default()
             }));
             entry
         };
@@ -580,12 +644,7 @@ impl Hub {
                     continue;
                 }
             };
-            let batch = Arc::new(FrameBatch {
-                run: entry.run.id().into(),
-                first_seq,
-                last_seq,
-                json: json.into(),
-            });
+            let batch = Arc::new(FrameBatch::new(entry.run.id(), first_seq, last_seq, &json));
             let mut replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
             if starts_over {
                 // History starts with the run's latest start (or reset): a
@@ -595,24 +654,51 @@ impl Hub {
             replay.push(Arc::clone(&batch), after, self.config.history_bytes);
             frame.batches.push(batch);
         }
-        if !frame.batches.is_empty() {
+        if whose == Whose::Class {
+            frame.summary = self.refresh_summary();
+        }
+        if !frame.batches.is_empty() || frame.summary.is_some() {
             // No receivers is fine: nobody is watching.
             let _ = self.frames.send(Arc::new(frame));
         }
     }
 
-    /// A viewer's stream of SSE messages for `runs` (`None`: every run it
-    /// [`Sees`], also those made later), resuming after `resume` where possible.
-    pub fn viewer(self: &Arc<Hub>, runs: Option<Vec<String>>, resume: Cursor) -> Viewer {
-        self.viewer_who_sees(runs, resume, Sees::Everything)
+    /// The shared runs' status now, as a `summary` message if it changed
+    /// since the last.
+    fn refresh_summary(&self) -> Option<Bytes> {
+        let now: Vec<RunSummary> = self
+            .read_runs()
+            .values()
+            .filter(|e| e.owner.is_none())
+            .map(|e| e.run.summary())
+            .collect();
+        let mut last = self.summary.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.0 == now && !last.1.is_empty() {
+            return None;
+        }
+        let message = sse_json("summary", None, &now)?;
+        *last = (now, message.clone());
+        Some(message)
     }
 
-    /// [`Hub::viewer`] for a viewer in a classroom session.
-    pub fn viewer_who_sees(
+    /// The `summary` message of the shared runs' status now.
+    fn summary_now(&self) -> Option<Bytes> {
+        let _in_order = self.flushing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refresh_summary();
+        let last = self.summary.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(last.1.clone()).filter(|m| !m.is_empty())
+    }
+
+    /// A viewer's stream of SSE messages for `runs` (`None`: every run it
+    /// [`Sees`], also those made later; none at all: only the summaries),
+    /// resuming after `resume` where possible, with the shared runs'
+    /// `summary` too if `summaries`.
+    pub fn viewer(
         self: &Arc<Hub>,
         runs: Option<Vec<String>>,
         resume: Cursor,
         sees: Sees,
+        summaries: bool,
     ) -> Viewer {
         // Subscribe before looking at any run, so nothing falls between the
         // snapshot (or replay) and the first live frame.
@@ -641,13 +727,19 @@ impl Hub {
             frames,
             follow_all,
             sees,
+            summaries,
             unseen: Default::default(),
             named,
-            cursor: Cursor::default(),
+            cursor: HashMap::new(),
             backlog: VecDeque::new(),
         };
+        if summaries {
+            viewer.backlog.extend(self.summary_now());
+        }
         for name in names {
-            viewer.catch_up(&name, resume.0.get(&name).copied());
+            if !viewer.catch_up(&name, resume.0.get(&name).copied()) {
+                viewer.announce_removed(&name);
+            }
         }
         viewer
     }
@@ -657,7 +749,7 @@ impl Hub {
 #[derive(Debug)]
 pub struct History {
     /// Each a `shared::Batch` as JSON, oldest first, without gaps.
-    pub batches: Vec<Arc<str>>,
+    pub batches: Vec<Bytes>,
     /// The run's state where the front was cut to keep within the budget,
     /// if it was: the batches fold from it.
     pub base: Option<Arc<RunSnapshot>>,
@@ -696,13 +788,16 @@ pub struct Viewer {
     frames: broadcast::Receiver<Arc<Frame>>,
     follow_all: bool,
     sees: Sees,
+    /// Sent the shared runs' `summary` whenever it changes.
+    summaries: bool,
     /// Runs this viewer is not sent (other students'), once looked up.
     unseen: std::collections::HashSet<String>,
     /// The runs this viewer follows by name.
     named: Vec<Arc<RunEntry>>,
-    cursor: Cursor,
+    /// The last sequence number it holds of each run it follows.
+    cursor: HashMap<Arc<str>, u64>,
     /// Messages ready to send before the next frame.
-    backlog: VecDeque<SseEvent>,
+    backlog: VecDeque<Bytes>,
 }
 
 impl Drop for Viewer {
@@ -717,7 +812,7 @@ impl Drop for Viewer {
 
 impl Viewer {
     /// The next SSE message; `None` when the server shuts down.
-    pub async fn next(&mut self) -> Option<SseEvent> {
+    pub async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(message) = self.backlog.pop_front() {
                 return Some(message);
@@ -727,11 +822,7 @@ impl Viewer {
                 received = self.frames.recv() => received,
             };
             match received {
-                Ok(frame) => {
-                    if let Some(message) = self.frame_message(&frame) {
-                        return Some(message);
-                    }
-                }
+                Ok(frame) => self.take_frame(&frame),
                 Err(broadcast::error::RecvError::Lagged(_)) => self.resync(),
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
@@ -743,9 +834,10 @@ impl Viewer {
     /// `false` if the run is gone.
     fn catch_up(&mut self, run: &str, after: Option<u64>) -> bool {
         let Some(entry) = self.hub.read_runs().get(run).cloned() else {
-            self.cursor.0.remove(run);
+            self.cursor.remove(run);
             return false;
         };
+        let run: Arc<str> = run.into();
         if let Some(after) = after {
             let replay = entry.replay.lock().unwrap_or_else(PoisonError::into_inner);
             let batches = &replay.batches;
@@ -759,19 +851,30 @@ impl Viewer {
                     .cloned()
                     .collect();
                 drop(replay);
-                self.cursor.0.insert(run.to_owned(), after);
-                if let Some(message) = self.batch_message(&missed) {
-                    self.backlog.push_back(message);
+                self.cursor.insert(Arc::clone(&run), after);
+                if let Some(last) = missed.last() {
+                    let mut data =
+                        Vec::with_capacity(missed.iter().map(|b| b.json.len() + 1).sum());
+                    for (i, batch) in missed.iter().enumerate() {
+                        if i > 0 {
+                            data.push(b',');
+                        }
+                        data.extend_from_slice(&batch.json());
+                    }
+                    let data = String::from_utf8_lossy(&data);
+                    let id = format!("{run}:{}", last.last_seq);
+                    self.backlog
+                        .push_back(sse_message("batch", Some(&id), &format!("[{data}]")));
+                    self.cursor.insert(run, last.last_seq);
                 }
                 return true;
             }
         }
         let snapshot = entry.run.snapshot();
-        self.cursor.0.insert(run.to_owned(), snapshot.seq);
-        match SseEvent::default().event("snapshot").json_data(&snapshot) {
-            Ok(message) => self.backlog.push_back(message.id(self.cursor.to_string())),
-            Err(e) => tracing::error!(run, error = %e, "could not serialize a snapshot"),
-        }
+        let id = format!("{run}:{}", snapshot.seq);
+        self.cursor.insert(run, snapshot.seq);
+        self.backlog
+            .extend(sse_json("snapshot", Some(&id), &snapshot));
         true
     }
 
@@ -780,23 +883,23 @@ impl Viewer {
         let held = std::mem::take(&mut self.cursor);
         let mut skipped = 0;
         let mut gone = Vec::new();
-        for (run, seen) in &held.0 {
+        for (run, seen) in &held {
             if self.catch_up(run, None) {
                 skipped += self
                     .cursor
-                    .0
-                    .get(run)
+                    .get(&**run)
                     .map_or(0, |now| now.saturating_sub(*seen));
             } else {
                 gone.push(run);
             }
         }
         tracing::debug!(skipped, "viewer lagged");
-        if let Ok(notice) = SseEvent::default()
-            .event("lagged")
-            .json_data(Lagged { skipped })
-        {
-            self.backlog.push_front(notice.id(self.cursor.to_string()));
+        if let Some(notice) = sse_json("lagged", None, &Lagged { skipped }) {
+            self.backlog.push_front(notice);
+        }
+        if self.summaries {
+            // A change of status may have been among the frames missed.
+            self.backlog.extend(self.hub.summary_now());
         }
         for run in gone {
             self.announce_removed(run);
@@ -804,40 +907,34 @@ impl Viewer {
     }
 
     fn announce_removed(&mut self, run: &str) {
-        let notice = SseEvent::default().event("removed").json_data(Removed {
+        let removed = Removed {
             run: run.to_owned(),
-        });
-        if let Ok(notice) = notice {
-            self.backlog.push_back(notice.id(self.cursor.to_string()));
-        }
+        };
+        self.backlog.extend(sse_json("removed", None, &removed));
     }
 
-    fn frame_message(&mut self, frame: &Frame) -> Option<SseEvent> {
+    /// Queues what `frame` holds for this viewer: the followed runs'
+    /// messages as they were encoded, shared with every other viewer.
+    fn take_frame(&mut self, frame: &Frame) {
         for run in &frame.removed {
-            if self.cursor.0.remove(&**run).is_some() {
+            if self.cursor.remove(&**run).is_some() {
                 self.announce_removed(run);
             }
         }
-        if self.follow_all {
-            for batch in &frame.batches {
-                if !self.cursor.0.contains_key(&*batch.run) && self.sees(&batch.run) {
-                    // A run made after this viewer connected: start it with a snapshot.
-                    self.catch_up(&batch.run.clone(), None);
-                }
-            }
+        if self.summaries {
+            self.backlog.extend(frame.summary.clone());
         }
-        let mine: Vec<_> = frame
-            .batches
-            .iter()
-            .filter(|b| self.cursor.0.contains_key(&*b.run))
-            .cloned()
-            .collect();
-        let message = self.batch_message(&mine);
-        match (self.backlog.is_empty(), message) {
-            (true, message) => message,
-            (false, message) => {
-                self.backlog.extend(message);
-                self.backlog.pop_front()
+        for batch in &frame.batches {
+            if self.follow_all && !self.cursor.contains_key(&*batch.run) && self.sees(&batch.run) {
+                // A run made after this viewer connected: start it with a snapshot.
+                self.catch_up(&batch.run.clone(), None);
+            }
+            let Some(seen) = self.cursor.get_mut(&*batch.run) else {
+                continue;
+            };
+            if batch.last_seq > *seen {
+                *seen = batch.last_seq;
+                self.backlog.push_back(batch.message.clone());
             }
         }
     }
@@ -853,31 +950,5 @@ impl Viewer {
             self.unseen.insert(id.to_owned());
         }
         seen
-    }
-
-    /// One `batch` message from the batches this viewer does not hold yet.
-    fn batch_message(&mut self, batches: &[Arc<FrameBatch>]) -> Option<SseEvent> {
-        let mut data = String::from("[");
-        for batch in batches {
-            let seen = self.cursor.0.get(&*batch.run).copied().unwrap_or(0);
-            if batch.last_seq <= seen {
-                continue;
-            }
-            if data.len() > 1 {
-                data.push(',');
-            }
-            data.push_str(&batch.json);
-            self.cursor.0.insert(batch.run.to_string(), batch.last_seq);
-        }
-        if data.len() == 1 {
-            return None;
-        }
-        data.push(']');
-        Some(
-            SseEvent::default()
-                .event("batch")
-                .id(self.cursor.to_string())
-                .data(data),
-        )
     }
 }

@@ -48,5 +48,5 @@ pub use resilience::{
     ResilienceEvent, ResilienceScene,
 };
 pub use scene::{ClockInfo, Counters, RunSnapshot, Scene};
-pub use stream::{Batch, Cursor, HistoryHeader, Lagged, Removed};
+pub use stream::{Batch, Cursor, HistoryHeader, Lagged, Removed, RunSummary};
 pub use task::{DropReason, LoadLevel, Outcome, RunStatus, Task, TaskId, TaskKind};

@@ -1,14 +1,20 @@
 //! What the event stream (`GET /api/events`) carries besides snapshots.
 //!
-//! The stream sends four kinds of SSE message:
+//! The stream sends these kinds of SSE message:
 //! - `snapshot`: a [`crate::RunSnapshot`], the whole state of one run;
-//! - `batch`: a JSON array of [`Batch`]es, at most one message per frame;
+//! - `batch`: a JSON array of one run's [`Batch`]es, at most one message
+//!   per run per frame;
 //! - `lagged`: a [`Lagged`] notice, followed by fresh snapshots;
 //! - `removed`: a [`Removed`] notice: the run was deleted or reclaimed and
-//!   sends nothing more.
+//!   sends nothing more;
+//! - `summary` (when asked for): a JSON array of [`RunSummary`], the shared
+//!   runs' status, whenever one of them changes.
 //!
-//! Every message's SSE id is a [`Cursor`], so a reconnecting `EventSource`
-//! says exactly how far it got.
+//! A `snapshot` or `batch` message is about one run, and its SSE id is a
+//! [`Cursor`] of that run alone (`run:seq`): the same bytes go to every
+//! viewer of the run. A viewer that follows one run resumes exactly from
+//! its `Last-Event-ID`; one that follows several keeps its own cursor and
+//! says it with `after=` when it reconnects.
 
 use crate::event::Envelope;
 use serde::{Deserialize, Serialize};
@@ -34,6 +40,17 @@ pub struct Lagged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Removed {
     pub run: String,
+}
+
+/// A run's state in a word: a line of `GET /api/runs`, and of the stream's
+/// `summary` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run: String,
+    pub pattern: crate::PatternId,
+    pub status: crate::RunStatus,
+    /// Its clock is paused.
+    pub paused: bool,
 }
 
 /// The last sequence number a viewer holds for each run it follows. Written as

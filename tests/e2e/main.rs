@@ -12,5 +12,6 @@ mod present;
 mod resilience;
 mod stream;
 mod support;
+mod tabs;
 mod timeline;
 mod tree;

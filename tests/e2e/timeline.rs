@@ -36,7 +36,7 @@ fn exported(hub: &Hub, run: &str, pattern: PatternId) -> (HistoryHeader, Vec<Env
         .batches
         .iter()
         .flat_map(|json| {
-            serde_json::from_str::<Batch>(json)
+            serde_json::from_slice::<Batch>(json)
                 .expect("a kept batch reads back")
                 .events
         })

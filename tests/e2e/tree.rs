@@ -10,6 +10,7 @@ use shared::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::browser::{HEIGHT, TestBrowser, WIDTH, chromium_available, png_size};
+use crate::support::probes::{CANCEL_WATCH, percentile};
 use crate::support::{PATIENCE, TestServer};
 
 /// The JavaScript for "node `id` shows `state` and `cause`" (an empty cause
@@ -106,31 +107,6 @@ async fn clicking_a_node_cancels_its_subtree_and_spares_its_siblings() {
     );
 }
 
-/// In the page: remembers when the next click happens, then looks at every
-/// animation frame until no node is left without a cause, and stores in
-/// `window.cancelMs` the time from the click to the end of that frame (a
-/// task queued from the frame's callback runs once the frame is drawn).
-const WATCH: &str = r#"(() => {
-    window.cancelMs = null;
-    document.addEventListener('click', () => {
-        const clicked = performance.now();
-        const frame = () => {
-            if (document.querySelector('[data-node][data-cause=""]') === null) {
-                setTimeout(() => { window.cancelMs = performance.now() - clicked; }, 0);
-            } else {
-                requestAnimationFrame(frame);
-            }
-        };
-        requestAnimationFrame(frame);
-    }, { capture: true, once: true });
-    return true;
-})()"#;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_node_tree_shows_a_cancel_everywhere_within_a_frame_budget() {
     if !chromium_available() {
@@ -157,7 +133,7 @@ async fn a_thousand_node_tree_shows_a_cancel_everywhere_within_a_frame_budget() 
             Duration::from_secs(20),
         )
         .await;
-        assert!(ui.eval::<bool>(WATCH).await);
+        assert!(ui.eval::<bool>(CANCEL_WATCH).await);
         ui.click(r#".node[data-node="0"]"#).await;
         ui.wait_for(
             "every node to show the cancel",

@@ -21,9 +21,9 @@ use shared::classroom::{ClassView, Role};
 use shared::overload::DropRecord;
 use shared::{
     Batch, DropReason, Envelope, Event, Family, HistoryHeader, Lagged, OverloadEvent, PatternId,
-    PatternInfo, Removed, RunEvent, RunSnapshot, RunStatus,
+    PatternInfo, Removed, RunEvent, RunSnapshot, RunStatus, RunSummary,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// How many drop animations are remembered. Older ones have long finished
 /// flying; the bound keeps a flood of drops from growing the page.
@@ -149,7 +149,21 @@ pub struct Model {
     scrub: Option<Scrub>,
     /// The event (wire name) whose line was clicked in the code pane.
     code_focus: Option<String>,
+    /// The shared runs' status, from the stream's summaries: what the
+    /// navigation shows of the runs this tab does not follow.
+    summaries: HashMap<String, RunSummary>,
+    /// Batches of runs whose snapshot is still on its way, to fold once it
+    /// comes: the stream may bring a run before its snapshot does.
+    waiting: HashMap<String, Vec<Batch>>,
+    /// The runs this tab follows, once it has said: batches of others
+    /// (sent just before the stream heard) are ignored.
+    followed: Option<HashSet<String>>,
 }
+
+/// The most batches kept for one run while its snapshot is on its way
+/// (about half a minute of frames); beyond that they are dropped and the
+/// snapshot is asked for again.
+const MAX_WAITING: usize = 2048;
 
 impl Model {
     /// The classroom session, if the server runs one.
@@ -465,11 +479,34 @@ impl Model {
 
     /// A `snapshot` message: the run's whole state replaces what we had.
     pub fn on_snapshot(&mut self, snap: RunSnapshot, wall: f64) {
+        if self
+            .followed
+            .as_ref()
+            .is_some_and(|f| !f.contains(&snap.run))
+        {
+            return;
+        }
         observe_clock(&mut self.clocks, &snap, snap.clock.now_ms, wall);
         if let Some(history) = self.history.as_mut().filter(|h| h.run() == snap.run) {
             history.on_jump(snap.seq);
         }
-        self.runs.insert(snap.run.clone(), snap);
+        let run = snap.run.clone();
+        let seq = snap.seq;
+        self.runs.insert(run.clone(), snap);
+        if let Some(waiting) = self.waiting.remove(&run) {
+            // What came while the snapshot was on its way must continue it
+            // without a gap, or the snapshot is asked for again.
+            let next = waiting
+                .iter()
+                .flat_map(|b| &b.events)
+                .find(|e| e.seq > seq)
+                .map(|e| e.seq);
+            if next.is_some_and(|next| next > seq + 1) {
+                self.runs.remove(&run);
+                return;
+            }
+            self.on_batch(waiting, wall);
+        }
     }
 
     /// A `removed` message: the run was deleted or reclaimed, so nothing of
@@ -479,6 +516,45 @@ impl Model {
         self.clocks.remove(&removed.run);
         self.unfollow_history(&removed.run);
         self.flights.retain(|f| f.run != removed.run);
+    }
+
+    /// A `summary` message: the shared runs' status now.
+    pub fn on_summaries(&mut self, summaries: Vec<RunSummary>) {
+        self.summaries = summaries.into_iter().map(|s| (s.run.clone(), s)).collect();
+    }
+
+    /// A shared run's status and whether it is paused: from the run itself
+    /// if this tab follows it, else from the latest summary.
+    pub fn status(&self, run: &str) -> Option<(RunStatus, bool)> {
+        match self.live(run) {
+            Some(snap) => Some((snap.status, snap.clock.paused)),
+            None => self.summaries.get(run).map(|s| (s.status, s.paused)),
+        }
+    }
+
+    /// The tab now follows `runs` and no others: what it held of the others
+    /// is dropped (see [`Model::forget`]).
+    pub fn follow(&mut self, runs: &[String]) {
+        let now: HashSet<String> = runs.iter().cloned().collect();
+        let left: Vec<String> = self
+            .runs
+            .keys()
+            .filter(|r| !now.contains(*r))
+            .cloned()
+            .collect();
+        for run in left {
+            self.forget(&run);
+        }
+        self.followed = Some(now);
+    }
+
+    /// The tab no longer shows `run`: its state is dropped, so coming back
+    /// starts from a fresh snapshot rather than a stale one.
+    pub fn forget(&mut self, run: &str) {
+        self.runs.remove(run);
+        self.clocks.remove(run);
+        self.waiting.remove(run);
+        self.flights.retain(|f| f.run != run);
     }
 
     /// A snapshot fetched over HTTP. The stream may already have brought
@@ -498,8 +574,20 @@ impl Model {
     pub fn on_batch(&mut self, batches: Vec<Batch>, wall: f64) -> Vec<String> {
         let mut unknown = Vec::new();
         for batch in batches {
+            if self
+                .followed
+                .as_ref()
+                .is_some_and(|f| !f.contains(&batch.run))
+            {
+                continue;
+            }
             let Some(snap) = self.runs.get_mut(&batch.run) else {
-                unknown.push(batch.run);
+                let waiting = self.waiting.entry(batch.run.clone()).or_default();
+                if waiting.len() == MAX_WAITING {
+                    waiting.clear();
+                }
+                unknown.push(batch.run.clone());
+                waiting.push(batch);
                 continue;
             };
             let mut history = self.history.as_mut().filter(|h| h.run() == batch.run);

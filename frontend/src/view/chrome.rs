@@ -126,8 +126,7 @@ pub fn Nav(nav_open: RwSignal<bool>) -> impl IntoView {
 fn nav_link(info: PatternInfo) -> impl IntoView {
     let Ctx { model, .. } = ctx();
     let run = info.id.as_str();
-    let status =
-        Memo::new(move |_| model.with(|m| m.live(run).map(|s| (s.status, s.clock.paused))));
+    let status = Memo::new(move |_| model.with(|m| m.status(run)));
     let here = route();
     view! {
         <a href=format!("/p/{run}") aria-current=move || here.current(&format!("/p/{run}"))>

@@ -196,6 +196,18 @@ pub fn App() -> impl IntoView {
     let session = session::Session::provide();
     classroom::Following::provide();
     net::start(model);
+    // The tab follows the run on screen and no other; the navigation
+    // shows the rest from the stream's summaries.
+    let on_screen = Memo::new(move |_| match page.get() {
+        route::Page::Pattern(id) => Some(
+            route
+                .query
+                .with(|q| route::query_value(q, "run"))
+                .unwrap_or(id),
+        ),
+        _ => None,
+    });
+    Effect::new(move || net::follow(model, on_screen.get().into_iter().collect()));
     tick(wall);
     // On a narrow screen the navigation is a drawer the header opens.
     let nav_open = RwSignal::new(false);

@@ -6,7 +6,7 @@ use crate::classroom::{Caller, ClassError, MAX_SANDBOXES};
 use crate::classroom::{Classroom, Seen};
 use crate::engines;
 use crate::hub::MAX_RUNS;
-use crate::hub::{Sees, Viewer};
+use crate::hub::{Sees, Viewer, sse_json};
 use crate::run::Run;
 use axum::Json;
 use axum::extract::OriginalUri;
@@ -15,8 +15,7 @@ use axum::http::header;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::response::sse::Event as SseEvent;
-use axum::response::sse::{KeepAlive, Sse};
+use bytes::Bytes;
 use serde::Deserialize;
 use shared::stream::HISTORY_FORMAT;
 use shared::{
@@ -153,7 +152,7 @@ pub async fn history(
     let events: Vec<Envelope> = history
         .batches
         .iter()
-        .filter_map(|json| match serde_json::from_str::<Batch>(json) {
+        .filter_map(|json| match serde_json::from_slice::<Batch>(json) {
             Ok(batch) => Some(batch.events),
             Err(e) => {
                 tracing::error!(run = %id, error = %e, "a kept batch does not read back");
@@ -226,37 +225,52 @@ pub async fn command(
     Ok(Json(snapshot))
 }
 
+/// How long a quiet stream waits before a comment that keeps it open
+/// through proxies and tells the browser the server is still there.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
-    /// Comma-separated run ids; all runs when absent.
+    /// Comma-separated run ids; all runs when absent; none when empty
+    /// (with `summaries`).
     runs: Option<String>,
+    /// Also send the shared runs' status whenever it changes.
+    #[serde(default)]
+    summaries: bool,
+    /// Where to resume, as `run:seq,run:seq`: for a client that follows
+    /// several runs and kept its own cursor. Overrides `Last-Event-ID`.
+    after: Option<String>,
 }
 
 pub async fn events(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<EventsQuery>,
     headers: HeaderMap,
-) -> Result<
-    Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, Infallible>>>,
-    ApiError,
-> {
+) -> Result<Response, ApiError> {
     let runs = match query.runs {
         None => None,
-        Some(list) => Some(named_runs(&state, &list)?),
+        Some(list) if list.is_empty() && query.summaries => Some(Vec::new()),
+        // The app's stream (with summaries) is told of a run that is gone
+        // with a `removed` message rather than refused: one tab's deleted
+        // run must not break the stream its browser shares.
+        Some(list) => Some(named_runs(&state, &list, !query.summaries)?),
     };
-    let resume = headers
+    let mut resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(Cursor::parse)
         .unwrap_or_default();
+    if let Some(after) = &query.after {
+        resume.0.extend(Cursor::parse(after).0);
+    }
     let caller = state.caller(&headers)?;
     let sees = match &caller {
         None | Some(Caller::Presenter) => Sees::Everything,
         Some(Caller::Student(id)) => Sees::SharedAndOwn(Some(id.clone())),
         Some(Caller::Anonymous) => Sees::SharedAndOwn(None),
     };
-    let viewer = state.hub.viewer_who_sees(runs, resume, sees);
+    let viewer = state.hub.viewer(runs, resume, sees, query.summaries);
     let class = match (&state.classroom, caller) {
         (Some(room), Some(caller)) => Some(ClassFeed::new(room, caller)),
         _ => None,
@@ -264,9 +278,19 @@ pub async fn events(
     let feed = Feed { viewer, class };
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
         let message = feed.next().await?;
-        Some((Ok(message), feed))
+        Some((Ok::<_, Infallible>(message), feed))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    // The messages are written as they were encoded, most of them shared
+    // with every other viewer of the run, so the body is built here rather
+    // than by axum's `Sse`, which formats each message per stream.
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// One viewer's stream: the runs' messages, and in a classroom session the
@@ -297,27 +321,34 @@ impl ClassFeed {
         }
     }
 
-    fn message(&mut self) -> Option<SseEvent> {
+    fn message(&mut self) -> Option<Bytes> {
         self.changes.mark_unchanged();
         let view = self.room.view(&self.caller);
-        SseEvent::default().event("class").json_data(view).ok()
+        sse_json("class", None, &view)
     }
 }
 
 impl Feed {
-    async fn next(&mut self) -> Option<SseEvent> {
-        let Some(class) = &mut self.class else {
-            return self.viewer.next().await;
-        };
+    /// The next message, or a keep-alive comment after [`KEEP_ALIVE`] of
+    /// quiet; `None` when the server shuts down.
+    async fn next(&mut self) -> Option<Bytes> {
+        let quiet = tokio::time::sleep(KEEP_ALIVE);
+        tokio::pin!(quiet);
         loop {
             tokio::select! {
                 biased;
-                Ok(()) = class.changes.changed() => {
-                    if let Some(message) = class.message() {
+                Some(Ok(())) = async {
+                    match &mut self.class {
+                        Some(class) => Some(class.changes.changed().await),
+                        None => None,
+                    }
+                } => {
+                    if let Some(message) = self.class.as_mut().and_then(ClassFeed::message) {
                         return Some(message);
                     }
                 }
                 message = self.viewer.next() => return message,
+                () = &mut quiet => return Some(Bytes::from_static(b":\n\n")),
             }
         }
     }
@@ -326,7 +357,7 @@ impl Feed {
 /// The distinct runs a `runs=` list names, in the order first named. Each
 /// run is sent once however often it is named, and no list may name more
 /// runs than the server can hold.
-fn named_runs(state: &AppState, list: &str) -> Result<Vec<String>, ApiError> {
+fn named_runs(state: &AppState, list: &str, must_exist: bool) -> Result<Vec<String>, ApiError> {
     let mut seen = BTreeSet::new();
     let mut ids = Vec::new();
     for id in list.split(',').filter(|s| !s.is_empty()) {
@@ -336,7 +367,9 @@ fn named_runs(state: &AppState, list: &str) -> Result<Vec<String>, ApiError> {
                     "`runs` names more than {MAX_RUNS} runs; leave it out to follow every run"
                 )));
             }
-            find(state, id)?;
+            if must_exist {
+                find(state, id)?;
+            }
             ids.push(id.to_owned());
         }
     }

@@ -2,15 +2,23 @@
 //! WASM bundle that `build.rs` produced, each beside a brotli copy made at
 //! build time.
 //!
-//! Every file is sent with its content hash as a strong `ETag` and
-//! `Cache-Control: no-cache`: a browser asks again on every load, and unless
-//! the server was rebuilt the answer is a `304` with no body, so the bundle
-//! crosses the network once per build, not once per page load.
+//! The page names every file it loads under the build's version,
+//! `/assets/<version>/app.css`, `/pkg/<version>/frontend.js`: those are
+//! sent `immutable`, so a revisit loads them from the browser's cache
+//! without asking, and a new build (a new version) is fetched afresh. The
+//! page itself, and any file asked for without the version, is sent with
+//! its content hash as a strong `ETag` and `Cache-Control: no-cache`: asked
+//! again on every load and answered `304` unless the server was rebuilt.
+//! The page also tells the browser to fetch the bundle at once, beside the
+//! script that loads it.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use rust_embed::{EmbeddedFile, RustEmbed};
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
 
 #[derive(RustEmbed)]
 #[folder = "../assets"]
@@ -30,10 +38,78 @@ struct Package;
 const FAVICON_CACHE: &str = "max-age=86400";
 /// Everything else is asked for again on each load, and answered `304`.
 const REVALIDATE: &str = "no-cache";
+/// A file asked for under the build's version never changes.
+const FOREVER: &str = "public, max-age=31536000, immutable";
+
+/// The build's version: a hash of every file the page loads, the same
+/// for as long as the binary is.
+pub fn version() -> &'static str {
+    static VERSION: LazyLock<String> = LazyLock::new(|| {
+        let mut all = Sha256::new();
+        for name in Assets::iter().chain(Package::iter()) {
+            let hash = Assets::get(&name)
+                .or_else(|| Package::get(&name))
+                .map(|f| f.metadata.sha256_hash());
+            all.update(name.as_bytes());
+            all.update(hash.unwrap_or_default());
+        }
+        all.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    });
+    &VERSION
+}
+
+/// The page, with its files named under the build's version.
+struct Page {
+    html: Bytes,
+    tag: String,
+}
+
+fn page() -> &'static Page {
+    static PAGE: LazyLock<Page> = LazyLock::new(|| {
+        let raw = Assets::get("index.html")
+            .map(|f| f.data)
+            .unwrap_or_default();
+        let version = version();
+        let html = String::from_utf8_lossy(&raw)
+            .replace("\"/assets/", &format!("\"/assets/{version}/"))
+            .replace("\"/pkg/", &format!("\"/pkg/{version}/"));
+        let hash = Sha256::digest(html.as_bytes());
+        let tag = format!(
+            "\"{}\"",
+            hash[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        Page {
+            html: Bytes::from(html),
+            tag,
+        }
+    });
+    &PAGE
+}
 
 /// The app's one page, for `/` and every deep link under `/p/`.
 pub async fn index(headers: HeaderMap) -> Response {
-    serve::<Assets, CompressedAssets>("index.html", &headers, REVALIDATE)
+    let page = page();
+    let mut response = if holds(&headers, &page.tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page.html.clone(),
+        )
+            .into_response()
+    };
+    let out = response.headers_mut();
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+    if let Ok(tag) = HeaderValue::from_str(&page.tag) {
+        out.insert(header::ETAG, tag);
+    }
+    response
 }
 
 pub async fn favicon(headers: HeaderMap) -> Response {
@@ -41,11 +117,27 @@ pub async fn favicon(headers: HeaderMap) -> Response {
 }
 
 pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    serve::<Assets, CompressedAssets>(&file, &headers, REVALIDATE)
+    let (file, cache) = versioned(&file);
+    serve::<Assets, CompressedAssets>(file, &headers, cache)
 }
 
 pub async fn package(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    serve::<Package, Package>(&file, &headers, REVALIDATE)
+    let (file, cache) = versioned(&file);
+    serve::<Package, Package>(file, &headers, cache)
+}
+
+/// The file a path names, and how long it may be kept: forever under this
+/// build's version; under another build's, or none, only with a check.
+fn versioned(path: &str) -> (&str, &'static str) {
+    match path.split_once('/') {
+        Some((version, file)) if version == self::version() => (file, FOREVER),
+        Some((version, file))
+            if version.len() == 16 && version.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            (file, REVALIDATE)
+        }
+        _ => (path, REVALIDATE),
+    }
 }
 
 pub async fn not_found() -> Response {

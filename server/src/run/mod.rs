@@ -14,7 +14,6 @@ use crate::engines::{self, Ctx, ORDERS, Order, OrderError};
 use crate::preview;
 use crate::replay::Recording;
 use crate::sink::{RunCore, RunState, Sink};
-use serde::Serialize;
 use shared::clock::{MAX_SPEED, MIN_SPEED, speed_milli};
 use shared::params::ParamError;
 use shared::{
@@ -218,13 +217,7 @@ impl Ready {
     }
 }
 
-/// A line of `GET /api/runs`.
-#[derive(Debug, Serialize)]
-pub struct RunSummary {
-    pub run: String,
-    pub pattern: PatternId,
-    pub status: RunStatus,
-}
+pub use shared::RunSummary;
 
 impl Run {
     /// A new idle run on the pattern's preset, on a thread and runtime of
@@ -375,10 +368,12 @@ impl Run {
     }
 
     pub fn summary(&self) -> RunSummary {
+        let core = self.core.lock();
         RunSummary {
             run: self.id.clone(),
             pattern: self.pattern,
-            status: self.core.lock().snapshot.status,
+            status: core.snapshot.status,
+            paused: core.snapshot.clock.paused,
         }
     }
 

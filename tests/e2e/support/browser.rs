@@ -78,11 +78,17 @@ impl TestBrowser {
     /// (`?speed=`) or its keys say otherwise.
     pub async fn launch() -> TestBrowser {
         let browser = TestBrowser::launch_fresh().await;
-        let seed = AddScriptToEvaluateOnNewDocumentParams::new(SUITE_SPEED);
-        within("a start-up script", PATIENCE, browser.page.execute(seed))
+        browser.on_every_page(SUITE_SPEED).await;
+        browser
+    }
+
+    /// Runs `js` in every document the tab loads from now on, before the
+    /// page's own scripts.
+    pub async fn on_every_page(&self, js: &str) {
+        let seed = AddScriptToEvaluateOnNewDocumentParams::new(js);
+        within("a start-up script", PATIENCE, self.page.execute(seed))
             .await
             .expect("add a start-up script");
-        browser
     }
 
     /// A browser as a new visitor's: no stored session settings.
@@ -213,6 +219,17 @@ impl TestBrowser {
             problems,
             _profile: profile,
         }
+    }
+
+    /// Opens another tab of the same browser at `url`, once it has loaded.
+    pub async fn open_tab(&self, url: &str) -> Page {
+        within(
+            &format!("a tab at {url}"),
+            PATIENCE,
+            self.browser.new_page(url),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("open a tab at {url}: {e}"))
     }
 
     pub async fn goto(&self, url: &str) {

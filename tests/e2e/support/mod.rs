@@ -4,7 +4,11 @@
 
 pub mod browser;
 pub mod follow;
+pub mod probes;
 pub mod sse;
+mod wait;
+
+pub use wait::{PATIENCE, within};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
@@ -18,18 +22,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::sse::EventStream;
-
-/// How long one HTTP request, or one message of a busy stream, may take.
-/// Generous: the machine running the tests may be busy building.
-pub const PATIENCE: Duration = Duration::from_secs(5);
-
-/// Awaits `fut`, failing the test with `what` if it takes longer than `limit`.
-pub async fn within<F: IntoFuture>(what: &str, limit: Duration, fut: F) -> F::Output {
-    match tokio::time::timeout(limit, fut).await {
-        Ok(out) => out,
-        Err(_) => panic!("timed out after {limit:?}: {what}"),
-    }
-}
 
 /// The tests share the machine; one that times what it sees takes it
 /// alone, so other tests' servers and browsers do not count against its

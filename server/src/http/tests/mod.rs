@@ -798,24 +798,48 @@ async fn tree_commands_cancel_subtrees_and_refuse_what_cannot_be_done() {
 #[tokio::test]
 async fn the_page_is_served_for_deep_links() {
     let state = state();
+    let version = crate::http::assets::version();
     for uri in ["/", "/p/drop-priority"] {
         let (status, body) = call(&state, "GET", uri, None, false).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert!(
-            body.as_str()
-                .is_some_and(|html| html.contains("/assets/boot.js")),
-            "{uri}: {body}"
-        );
+        let html = body.as_str().unwrap_or_default();
+        for named in [
+            format!("/assets/{version}/boot.js"),
+            format!("/pkg/{version}/frontend.js"),
+            format!("/pkg/{version}/frontend_bg.wasm"),
+        ] {
+            assert!(html.contains(&named), "{uri} names {named}: {body}");
+        }
     }
     let (status, boot) = call(&state, "GET", "/assets/boot.js", None, false).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        boot.as_str()
-            .is_some_and(|js| js.contains("/pkg/frontend.js")),
+        boot.as_str().is_some_and(|js| js.contains("modulepreload")),
         "{boot}"
     );
-    let (status, _) = call(&state, "GET", "/pkg/frontend.js", None, false).await;
-    assert_eq!(status, StatusCode::OK);
+    // Under the build's version a file is kept for good; without it, or
+    // under another build's, it is asked for again.
+    for (uri, cache) in [
+        (format!("/pkg/{version}/frontend.js"), "immutable"),
+        (format!("/assets/{version}/app.css"), "immutable"),
+        ("/pkg/frontend.js".to_owned(), "no-cache"),
+        ("/assets/0123456789abcdef/app.css".to_owned(), "no-cache"),
+    ] {
+        let request = Request::builder()
+            .uri(&uri)
+            .body(Body::empty())
+            .expect("a request");
+        let response = app(state.clone())
+            .oneshot(request)
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let kept = response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok());
+        assert!(kept.is_some_and(|v| v.contains(cache)), "{uri}: {kept:?}");
+    }
     // The browser bundle goes out pre-compressed to browsers that take brotli.
     let request = Request::builder()
         .uri("/pkg/frontend_bg.wasm")

@@ -35,7 +35,11 @@ async fn emitted(pattern: PatternId) -> BTreeSet<&'static str> {
     history
         .batches
         .iter()
-        .flat_map(|json| serde_json::from_str::<Batch>(json).expect("a batch").events)
+        .flat_map(|json| {
+            serde_json::from_slice::<Batch>(json)
+                .expect("a batch")
+                .events
+        })
         // What the run itself records (its reset, status, clock) is not
         // the engine's.
         .filter(|e| !matches!(e.event, Event::Run(_)))

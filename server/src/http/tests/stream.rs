@@ -2,6 +2,9 @@
 //! gap; a slow viewer resynchronized; a reconnecting one resumed.
 
 use super::*;
+use crate::hub::Sees;
+use shared::Cursor;
+use std::collections::BTreeMap;
 
 /// Reads SSE messages off a response body: `(event, id, data)`.
 struct SseReader {
@@ -169,4 +172,110 @@ async fn a_reconnecting_viewer_resumes_after_its_cursor_or_gets_a_snapshot() {
     .await;
     let (event, _, _) = stale.next().await;
     assert_eq!(event, "snapshot");
+}
+
+/// Two viewers of a run are sent the very same bytes of each batch,
+/// encoded once: not equal copies, one shared buffer.
+#[tokio::test(start_paused = true)]
+async fn every_viewer_of_a_run_is_sent_one_shared_encoding_of_each_batch() {
+    let state = state();
+    let follow = || {
+        state.hub.viewer(
+            Some(vec!["drop-basic".to_owned()]),
+            Cursor::default(),
+            Sees::Everything,
+            false,
+        )
+    };
+    let (mut a, mut b) = (follow(), follow());
+    // Each starts with a snapshot of its own.
+    for viewer in [&mut a, &mut b] {
+        let first = viewer.next().await.expect("a snapshot");
+        assert!(first.starts_with(b"event: snapshot\nid: drop-basic:"));
+    }
+    endless(&state, "drop-basic").await;
+    for _ in 0..5 {
+        let (x, y) = (
+            a.next().await.expect("a batch"),
+            b.next().await.expect("a batch"),
+        );
+        assert!(x.starts_with(b"event: batch\nid: drop-basic:"), "{x:?}");
+        assert_eq!(x.as_ptr(), y.as_ptr(), "one buffer for both viewers");
+    }
+}
+
+/// The app's stream follows just the runs it names, here none, and is sent
+/// the shared runs' status whenever it changes, not their events.
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_no_run_is_sent_the_shared_runs_status_and_no_events() {
+    let state = state();
+    let mut sse = SseReader::open(&state, "/api/events?runs=&summaries=true", None).await;
+    let (event, _, data) = sse.next().await;
+    assert_eq!(event, "summary");
+    let first: Vec<shared::RunSummary> = serde_json::from_str(&data).expect("summaries");
+    assert_eq!(first.len(), shared::PatternId::COUNT, "every shared run");
+    assert!(first.iter().all(|s| s.status == shared::RunStatus::Idle));
+    endless(&state, "drop-basic").await;
+    let (event, _, data) = sse.next().await;
+    assert_eq!(
+        event, "summary",
+        "no batch of a run it does not follow: {data}"
+    );
+    let now: Vec<shared::RunSummary> = serde_json::from_str(&data).expect("summaries");
+    let drop_basic = now
+        .iter()
+        .find(|s| s.run == "drop-basic")
+        .expect("drop-basic");
+    assert_eq!(drop_basic.status, shared::RunStatus::Running);
+    // The run keeps going, but its status does not change: nothing more.
+    let quiet = tokio::time::timeout(std::time::Duration::from_secs(2), sse.next()).await;
+    assert!(quiet.is_err(), "nothing while no status changes: {quiet:?}");
+}
+
+/// A stream of several runs resumes each from the cursor it says with
+/// `after=`, and a run that is gone is announced, not refused.
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_several_runs_resumes_each_from_its_cursor() {
+    let state = state();
+    endless(&state, "drop-basic").await;
+    endless(&state, "drop-priority").await;
+    let uri = "/api/events?runs=drop-basic,drop-priority&summaries=true";
+    let mut sse = SseReader::open(&state, uri, None).await;
+    let mut cursor = Cursor::default();
+    while cursor.0.len() < 2 || cursor.0.values().any(|seq| *seq < 50) {
+        let (event, id, _) = sse.next().await;
+        if event == "batch" || event == "snapshot" {
+            cursor.0.extend(Cursor::parse(&id).0);
+        }
+    }
+    drop(sse);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let uri =
+        format!("/api/events?runs=drop-basic,drop-priority,gone-1&summaries=true&after={cursor}");
+    let mut resumed = SseReader::open(&state, &uri, None).await;
+    let mut next_seq: BTreeMap<String, u64> = cursor
+        .0
+        .iter()
+        .map(|(run, seq)| (run.clone(), seq + 1))
+        .collect();
+    let mut gone = false;
+    while !gone || !next_seq.is_empty() {
+        let (event, _, data) = resumed.next().await;
+        match event.as_str() {
+            "batch" => {
+                for batch in serde_json::from_str::<Vec<shared::Batch>>(&data).expect("batches") {
+                    if let Some(expected) = next_seq.remove(&batch.run) {
+                        let first = batch.events.iter().find(|e| e.seq >= expected);
+                        assert_eq!(first.map(|e| e.seq), Some(expected), "{}", batch.run);
+                    }
+                }
+            }
+            "removed" => {
+                assert!(data.contains("gone-1"), "{data}");
+                gone = true;
+            }
+            "snapshot" => panic!("a snapshot where the cursor was enough: {data}"),
+            _ => {}
+        }
+    }
 }

@@ -1,0 +1,671 @@
+//! The dashboard's performance figures, each beside the figure recorded for
+//! the commit before, and the goal.
+//!
+//! ```text
+//! cargo build --release -p server
+//! cargo run --release -p e2e --example bench              # measure, compare
+//! cargo run --release -p e2e --example bench -- --save    # and record
+//! cargo run --release -p e2e --example bench -- --server PATH
+//! ```
+//!
+//! It runs the release binary as its own process (so its memory and CPU
+//! time can be read from `/proc`), drives headless Chromium for what a
+//! viewer sees, and opens plain HTTP streams for what the server pays per
+//! viewer. The figures of the previous commit are read from
+//! `tests/bench/figures.json`; `--save` writes this run's there, to commit
+//! with the change. Nothing else may load the machine while it runs.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio::time::{Instant, sleep};
+
+// The browser tests' own helpers. `browser` reaches for `super::within`.
+#[path = "../e2e/support/browser.rs"]
+#[allow(dead_code, reason = "the tests' browser, of which this uses a part")]
+mod browser;
+#[path = "../e2e/support/probes.rs"]
+mod probes;
+#[path = "../e2e/support/wait.rs"]
+mod wait;
+
+use browser::TestBrowser;
+use probes::{CANCEL_WATCH, percentile};
+use wait::{PATIENCE, within};
+
+/// Clock ticks per second in `/proc/<pid>/stat`.
+const TICKS_PER_S: f64 = 100.0;
+/// Viewers for the memory and CPU rows.
+const VIEWERS: usize = 200;
+/// Viewers for the spread row.
+const CROWD: usize = 1000;
+/// Clicks timed on the cancellation tree.
+const CLICKS: usize = 20;
+/// Each browser figure is taken this many times: min, median, max.
+const TIMES: usize = 3;
+
+/// One row of the table: what is measured, how it reads, and the goal.
+struct Row {
+    key: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    goal: &'static str,
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        key: "bundle_kb",
+        label: "wasm + JS, brotli",
+        unit: "KB",
+        goal: "<= 150",
+    },
+    Row {
+        key: "click_p95_ms",
+        label: "click -> 1,111 nodes drawn cancelled, p95",
+        unit: "ms",
+        goal: "<= 50",
+    },
+    Row {
+        key: "fps_pipeline",
+        label: "pipeline page at full load",
+        unit: "fps",
+        goal: ">= 55",
+    },
+    Row {
+        key: "fps_pub_sub",
+        label: "pub-sub page at full load",
+        unit: "fps",
+        goal: ">= 55",
+    },
+    Row {
+        key: "fps_drop_basic",
+        label: "drop-basic page at full load",
+        unit: "fps",
+        goal: ">= 55",
+    },
+    Row {
+        key: "memory_per_viewer_kb",
+        label: "server memory per viewer (200)",
+        unit: "KB",
+        goal: "<= 16",
+    },
+    Row {
+        key: "cpu_per_message_us",
+        label: "server CPU per viewer-message",
+        unit: "us",
+        goal: "<= 5",
+    },
+    Row {
+        key: "spread_p95_ms",
+        label: "spread of a batch over 1,000 viewers, p95",
+        unit: "ms",
+        goal: "<= 10",
+    },
+    Row {
+        key: "first_load_ms",
+        label: "first load to the pattern list",
+        unit: "ms",
+        goal: "<= 230",
+    },
+    Row {
+        key: "revisit_ms",
+        label: "revisit (cached) to the pattern list",
+        unit: "ms",
+        goal: "",
+    },
+];
+
+/// What one run of the bench found: a figure per row, with its spread
+/// where it was taken several times.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Figures {
+    commit: String,
+    rows: BTreeMap<String, Figure>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Figure {
+    value: f64,
+    /// Min and max, for a figure taken several times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    range: Option<(f64, f64)>,
+}
+
+impl Figure {
+    fn one(value: f64) -> Figure {
+        Figure { value, range: None }
+    }
+
+    /// The median of `values`, with their min and max.
+    fn of(mut values: Vec<f64>) -> Figure {
+        values.sort_by(f64::total_cmp);
+        Figure {
+            value: values[values.len() / 2],
+            range: Some((values[0], values[values.len() - 1])),
+        }
+    }
+
+    fn show(&self) -> String {
+        match self.range {
+            Some((min, max)) => format!("{:.1} ({:.1}-{:.1})", self.value, min, max),
+            None => format!("{:.1}", self.value),
+        }
+    }
+}
+
+/// The release server, run as a process of its own.
+struct Server {
+    child: Child,
+    port: u16,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn start(binary: &Path) -> Server {
+        let port = StdListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--max-connections", "2000"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let server = Server {
+            child,
+            port,
+            http: reqwest::Client::new(),
+        };
+        for _ in 0..100 {
+            if server
+                .http
+                .get(server.url("/api/patterns"))
+                .send()
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not answer within 5 s");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn command(&self, run: &str, command: Value) {
+        let url = self.url(&format!("/api/runs/{run}/commands"));
+        let answer = within(
+            "a command",
+            PATIENCE,
+            self.http.post(&url).json(&command).send(),
+        )
+        .await
+        .expect("the command is sent");
+        assert!(
+            answer.status().is_success(),
+            "{command} on {run}: {}",
+            answer.status()
+        );
+    }
+
+    /// Runs `run` with every parameter in `params` set and the clock at
+    /// its fastest.
+    async fn load(&self, run: &str, params: Value) {
+        self.command(run, json!({"type": "set_params", "params": params}))
+            .await;
+        self.command(run, json!({"type": "set_speed", "speed": 10.0}))
+            .await;
+        self.command(run, json!({"type": "restart"})).await;
+    }
+
+    async fn stop(&self, run: &str) {
+        self.command(run, json!({"type": "stop"})).await;
+    }
+
+    fn stat(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("/proc/<pid>/stat")
+    }
+
+    /// CPU time used so far, user and kernel, in seconds.
+    fn cpu_s(&self) -> f64 {
+        let stat = self.stat();
+        // Fields after the command name, which is in parentheses.
+        let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
+        ticks as f64 / TICKS_PER_S
+    }
+
+    /// Resident memory, in KB.
+    fn rss_kb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The heaviest load of each page measured: the most producers, endless,
+/// at the shortest interval.
+fn full_load(pattern: &str) -> Value {
+    match pattern {
+        "drop-basic" => json!({"tasks": 0, "interval_ms": 1}),
+        "pipeline" => json!({"sources": 6, "logs": 0, "interval_ms": 10}),
+        "pub-sub" => json!({"publishers": 4, "messages": 0, "interval_ms": 10}),
+        other => panic!("no full load for {other}"),
+    }
+}
+
+/// `Content-Length` of `path` as a browser that takes brotli gets it.
+async fn brotli_bytes(server: &Server, path: &str) -> f64 {
+    let answer = server
+        .http
+        .get(server.url(path))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("GET the bundle");
+    assert_eq!(
+        answer
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("br"),
+        "{path} is sent as brotli"
+    );
+    answer.bytes().await.expect("the bundle").len() as f64
+}
+
+/// The page's script and bundle, as the page names them.
+async fn bundle_kb(server: &Server) -> Figure {
+    let page = server
+        .http
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("the page");
+    let boot = server
+        .http
+        .get(server.url("/assets/boot.js"))
+        .send()
+        .await
+        .expect("GET boot.js")
+        .text()
+        .await
+        .expect("boot.js");
+    // The glue, as the boot script or the page names it (with any version).
+    let glue = [page.as_str(), boot.as_str()]
+        .iter()
+        .find_map(|text| {
+            let name = text.find("frontend.js")?;
+            let start = text[..name].rfind(['\'', '"'])? + 1;
+            Some(text[start..name + "frontend.js".len()].to_owned())
+        })
+        .expect("the page names its glue");
+    let wasm = glue.replacen("frontend.js", "frontend_bg.wasm", 1);
+    let total = brotli_bytes(server, &glue).await + brotli_bytes(server, &wasm).await;
+    Figure::one(total / 1000.0)
+}
+
+async fn click_to_drawn(server: &Server) -> Figure {
+    let ui = TestBrowser::launch().await;
+    ui.goto(&server.url("/p/cancel-fanout")).await;
+    ui.wait_for(
+        "the tree with a live stream",
+        r#"document.querySelector('[data-pattern="cancel-fanout"]') && document.querySelector('#connection[data-state="live"]')"#,
+        Duration::from_secs(15),
+    )
+    .await;
+    let mut ms = Vec::new();
+    for _ in 0..CLICKS {
+        server
+            .command("cancel-fanout", json!({"type": "restart"}))
+            .await;
+        ui.wait_for(
+            "all 1,111 nodes live",
+            "document.querySelectorAll('[data-node]').length === 1111 && \
+             document.querySelector('[data-node]:not([data-cause=\"\"])') === null",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert!(ui.eval::<bool>(CANCEL_WATCH).await);
+        ui.click(r#".node[data-node="0"]"#).await;
+        ui.wait_for(
+            "the cancel drawn",
+            "window.cancelMs !== null",
+            Duration::from_secs(10),
+        )
+        .await;
+        ms.push(ui.eval::<f64>("window.cancelMs").await);
+    }
+    ui.close().await;
+    server.stop("cancel-fanout").await;
+    ms.sort_by(f64::total_cmp);
+    Figure::one(percentile(&ms, 95.0))
+}
+
+/// Frames drawn per second on `pattern`'s page while its run is at full
+/// load, over 5 s, three times.
+async fn fps(server: &Server, pattern: &str) -> Figure {
+    let mut samples = Vec::new();
+    server.load(pattern, full_load(pattern)).await;
+    let ui = TestBrowser::launch().await;
+    ui.goto(&server.url(&format!("/p/{pattern}?speed=10")))
+        .await;
+    ui.wait_for(
+        "the page with a live stream",
+        r#"document.querySelector('#connection[data-state="live"]')"#,
+        Duration::from_secs(15),
+    )
+    .await;
+    sleep(Duration::from_secs(2)).await;
+    for _ in 0..TIMES {
+        let frames: f64 = ui
+            .eval_within(
+                "new Promise(done => { let n = 0; const t0 = performance.now(); \
+                 const f = now => { n++; if (now - t0 < 5000) requestAnimationFrame(f); \
+                 else done(n * 1000 / (now - t0)); }; requestAnimationFrame(f); })",
+                Duration::from_secs(15),
+            )
+            .await;
+        samples.push(frames);
+    }
+    ui.close().await;
+    server.stop(pattern).await;
+    Figure::of(samples)
+}
+
+/// A raw stream reader: counts messages and notes when each batch id came.
+async fn viewer(
+    port: u16,
+    path: String,
+    messages: Arc<AtomicU64>,
+    arrivals: Option<Arc<Mutex<Vec<(String, Instant)>>>>,
+) {
+    let Ok(mut tcp) = TcpStream::connect(("127.0.0.1", port)).await else {
+        return;
+    };
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+    if tcp.write_all(request.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buffer = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(n) = tcp.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        let now = Instant::now();
+        buffer.extend_from_slice(&chunk[..n]);
+        while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+            let message: Vec<u8> = buffer.drain(..end + 2).collect();
+            let text = String::from_utf8_lossy(&message);
+            if !text.contains("event: batch") {
+                continue;
+            }
+            messages.fetch_add(1, Ordering::Relaxed);
+            if let Some(arrivals) = &arrivals {
+                // The last run:seq in the id names the batch.
+                if let Some(id) = text.lines().find_map(|l| l.strip_prefix("id: ")) {
+                    let last = id.rsplit(',').next().unwrap_or(id).trim().to_owned();
+                    arrivals.lock().await.push((last, now));
+                }
+            }
+        }
+    }
+}
+
+/// Memory and CPU the server spends per viewer of a busy run.
+async fn per_viewer(server: &Server) -> (Figure, Figure) {
+    let run = "drop-basic";
+    server.load(run, full_load(run)).await;
+    sleep(Duration::from_secs(2)).await;
+    let window = Duration::from_secs(5);
+    // The run's own cost, with nobody watching.
+    let cpu0 = server.cpu_s();
+    sleep(window).await;
+    let engine_cpu = server.cpu_s() - cpu0;
+    let rss0 = server.rss_kb();
+    let messages = Arc::new(AtomicU64::new(0));
+    let path = format!("/api/events?runs={run}");
+    let tasks: Vec<_> = (0..VIEWERS)
+        .map(|_| {
+            tokio::spawn(viewer(
+                server.port,
+                path.clone(),
+                Arc::clone(&messages),
+                None,
+            ))
+        })
+        .collect();
+    sleep(Duration::from_secs(3)).await;
+    let rss = server.rss_kb();
+    let (cpu1, sent1) = (server.cpu_s(), messages.load(Ordering::Relaxed));
+    sleep(window).await;
+    let (cpu2, sent2) = (server.cpu_s(), messages.load(Ordering::Relaxed));
+    for task in tasks {
+        task.abort();
+    }
+    server.stop(run).await;
+    let per_message_us =
+        ((cpu2 - cpu1) - engine_cpu).max(0.0) / (sent2 - sent1).max(1) as f64 * 1e6;
+    (
+        Figure::one((rss - rss0) / VIEWERS as f64),
+        Figure::one(per_message_us),
+    )
+}
+
+/// How far apart in time 1,000 viewers get the same batch, p95 over batches.
+async fn spread(server: &Server) -> Figure {
+    let run = "drop-basic";
+    server
+        .load(run, json!({"tasks": 0, "interval_ms": 5}))
+        .await;
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let messages = Arc::new(AtomicU64::new(0));
+    let path = format!("/api/events?runs={run}");
+    let mut tasks = Vec::new();
+    for _ in 0..CROWD {
+        tasks.push(tokio::spawn(viewer(
+            server.port,
+            path.clone(),
+            Arc::clone(&messages),
+            Some(Arc::clone(&arrivals)),
+        )));
+    }
+    // Everyone connected and past the snapshot; then five seconds of batches.
+    sleep(Duration::from_secs(4)).await;
+    arrivals.lock().await.clear();
+    sleep(Duration::from_secs(5)).await;
+    for task in tasks {
+        task.abort();
+    }
+    server.stop(run).await;
+    let mut by_batch: BTreeMap<String, (Instant, Instant, usize)> = BTreeMap::new();
+    for (id, at) in arrivals.lock().await.drain(..) {
+        let entry = by_batch.entry(id).or_insert((at, at, 0));
+        entry.0 = entry.0.min(at);
+        entry.1 = entry.1.max(at);
+        entry.2 += 1;
+    }
+    let mut spreads: Vec<f64> = by_batch
+        .values()
+        .filter(|(_, _, n)| *n == CROWD)
+        .map(|(first, last, _)| (*last - *first).as_secs_f64() * 1000.0)
+        .collect();
+    assert!(!spreads.is_empty(), "no batch reached all {CROWD} viewers");
+    spreads.sort_by(f64::total_cmp);
+    Figure::one(percentile(&spreads, 95.0))
+}
+
+/// Notes in `window.listAt` when the navigation first lists the patterns.
+const LIST_WATCH: &str = "new MutationObserver((_, seen) => { \
+    if (document.querySelector('#patterns-nav a[href^=\"/p/\"]')) { \
+    window.listAt = performance.now(); seen.disconnect(); } }) \
+    .observe(document, { childList: true, subtree: true });";
+
+/// Time from navigation to the pattern list drawn: in a new browser each
+/// time (nothing cached), then again in the same browser (a revisit).
+async fn first_load(server: &Server) -> (Figure, Figure) {
+    let (mut first, mut again) = (Vec::new(), Vec::new());
+    for _ in 0..TIMES {
+        let ui = TestBrowser::launch().await;
+        ui.on_every_page(LIST_WATCH).await;
+        for times in [&mut first, &mut again] {
+            ui.goto(&server.url("/")).await;
+            ui.wait_for("the pattern list", "window.listAt", Duration::from_secs(15))
+                .await;
+            times.push(ui.eval::<f64>("window.listAt").await);
+            ui.goto("about:blank").await;
+        }
+        ui.close().await;
+    }
+    (Figure::of(first), Figure::of(again))
+}
+
+fn commit() -> String {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let head = run(&["rev-parse", "--short", "HEAD"]);
+    let dirty = !run(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    if dirty {
+        format!("{head}+changes")
+    } else {
+        head
+    }
+}
+
+fn figures_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bench")
+        .join("figures.json")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let save = args.iter().any(|a| a == "--save");
+    let binary = args
+        .iter()
+        .position(|a| a == "--server")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/concurrency-dashboard")
+        });
+    assert!(
+        binary.exists(),
+        "no server at {}: run `cargo build --release -p server` first",
+        binary.display()
+    );
+    let before: Figures = std::fs::read_to_string(figures_path())
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let server = Server::start(&binary).await;
+    let mut now = Figures {
+        commit: commit(),
+        rows: BTreeMap::new(),
+    };
+    let mut put = |key: &str, figure: Figure| {
+        eprintln!("  {key}: {}", figure.show());
+        now.rows.insert(key.to_owned(), figure);
+    };
+    eprintln!("measuring {} ...", binary.display());
+    put("bundle_kb", bundle_kb(&server).await);
+    let (first, again) = first_load(&server).await;
+    put("first_load_ms", first);
+    put("revisit_ms", again);
+    put("click_p95_ms", click_to_drawn(&server).await);
+    for (key, pattern) in [
+        ("fps_pipeline", "pipeline"),
+        ("fps_pub_sub", "pub-sub"),
+        ("fps_drop_basic", "drop-basic"),
+    ] {
+        put(key, fps(&server, pattern).await);
+    }
+    let (memory, cpu) = per_viewer(&server).await;
+    put("memory_per_viewer_kb", memory);
+    put("cpu_per_message_us", cpu);
+    put("spread_p95_ms", spread(&server).await);
+    drop(server);
+
+    let was = |key: &str| {
+        before
+            .rows
+            .get(key)
+            .map_or_else(|| "-".to_owned(), Figure::show)
+    };
+    let before_head = format!(
+        "before ({})",
+        if before.commit.is_empty() {
+            "none"
+        } else {
+            &before.commit
+        }
+    );
+    let now_head = format!("now ({})", now.commit);
+    println!(
+        "\n{:<46} {:>24} {:>24} {:>8}",
+        "figure", before_head, now_head, "goal"
+    );
+    for row in ROWS {
+        let shown = now
+            .rows
+            .get(row.key)
+            .map_or_else(|| "-".to_owned(), Figure::show);
+        println!(
+            "{:<46} {:>24} {:>24} {:>8}",
+            format!("{} ({})", row.label, row.unit),
+            was(row.key),
+            shown,
+            row.goal
+        );
+    }
+    if save {
+        let text = serde_json::to_string_pretty(&now).expect("figures as JSON");
+        std::fs::write(figures_path(), text + "\n").expect("write the figures");
+        println!("\nsaved to {}", figures_path().display());
+    }
+}
