@@ -7,9 +7,11 @@
 // Each tab says which runs it shows ({follow: [run, ...]}); the stream
 // follows the union of them, with the shared runs' summary, and each
 // message about a run goes only to the tabs that show it. When the union
-// changes the stream is opened again, resuming every run it kept from the
-// cursor held here, so no tab misses an event. A tab says {bye: true} when
-// it goes away.
+// changes, or a tab joins, the stream is opened again, resuming every run
+// it kept from the cursor held here, so no tab misses an event. (A joining
+// tab may bring new cookies: the presenter's token, a student's identity,
+// and the stream must be made as the browser is now.) A tab says
+// {bye: true} when it goes away.
 //
 // Run as a SharedWorker where the browser has them, else as one tab's own
 // dedicated worker: the same code with one port.
@@ -18,7 +20,7 @@
 
 const REOPEN_AFTER_MS = 1000;
 
-/** port -> the runs that tab shows */
+/** port -> the runs that tab shows (null until it has said) */
 const tabs = new Map();
 /** run -> the last sequence number the stream brought of it */
 const cursor = new Map();
@@ -26,38 +28,39 @@ let source = null;
 let following = null;
 let reopening = 0;
 let live = false;
-/** The latest session and summary messages, for a tab that joins later. */
-let lastClass = null;
+/** The latest summary, for a tab that shows another run. */
 let lastSummary = null;
 
 function attach(port) {
-  tabs.set(port, new Set());
+  tabs.set(port, null);
   port.onmessage = (e) => {
     const said = e.data || {};
+    let joined = false;
     if (said.bye) {
       tabs.delete(port);
     } else if (Array.isArray(said.follow)) {
+      joined = tabs.get(port) === null;
       tabs.set(port, new Set(said.follow.filter((r) => typeof r === 'string')));
-      if (live) port.postMessage({ kind: 'open' });
-      if (lastClass !== null) port.postMessage({ kind: 'class', data: lastClass });
+      if (live && !joined) port.postMessage({ kind: 'open' });
       if (lastSummary !== null) port.postMessage({ kind: 'summary', data: lastSummary });
     }
-    refollow();
+    refollow(joined);
   };
   if (typeof port.start === 'function') port.start();
 }
 
-/** Opens the stream again if the runs the tabs show have changed. */
-function refollow() {
+/** Opens the stream again if the runs the tabs show have changed, or
+ * `anyway`. */
+function refollow(anyway) {
   const union = new Set();
-  for (const runs of tabs.values()) for (const run of runs) union.add(run);
+  for (const runs of tabs.values()) for (const run of runs || []) union.add(run);
   const key = [...union].sort().join(',');
   if (tabs.size === 0) {
     close();
     following = null;
     return;
   }
-  if (key === following && source !== null) return;
+  if (key === following && source !== null && !anyway) return;
   following = key;
   for (const run of [...cursor.keys()]) if (!union.has(run)) cursor.delete(run);
   open();
@@ -111,10 +114,7 @@ function open() {
     toShowing(run, { kind: 'removed', data: e.data });
   });
   stream.addEventListener('lagged', (e) => toAll({ kind: 'lagged', data: e.data }));
-  stream.addEventListener('class', (e) => {
-    lastClass = e.data;
-    toAll({ kind: 'class', data: e.data });
-  });
+  stream.addEventListener('class', (e) => toAll({ kind: 'class', data: e.data }));
   stream.addEventListener('summary', (e) => {
     lastSummary = e.data;
     toAll({ kind: 'summary', data: e.data });

@@ -5,7 +5,7 @@
 //! cargo build --release -p server
 //! cargo run --release -p e2e --example bench              # measure, compare
 //! cargo run --release -p e2e --example bench -- --save    # and record
-//! cargo run --release -p e2e --example bench -- --server PATH
+//! cargo run --release -p e2e --example bench -- --server PATH --label NAME
 //! ```
 //!
 //! It runs the release binary as its own process (so its memory and CPU
@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 use tokio::time::{Instant, sleep};
 
 // The browser tests' own helpers. `browser` reaches for `super::within`.
@@ -101,13 +100,25 @@ const ROWS: &[Row] = &[
     },
     Row {
         key: "cpu_per_message_us",
-        label: "server CPU per viewer-message",
+        label: "server CPU per viewer-message, preset pace",
+        unit: "us",
+        goal: "<= 5",
+    },
+    Row {
+        key: "cpu_per_message_full_us",
+        label: "server CPU per viewer-message, full load",
         unit: "us",
         goal: "<= 5",
     },
     Row {
         key: "spread_p95_ms",
         label: "spread of a batch over 1,000 viewers, p95",
+        unit: "ms",
+        goal: "<= 10",
+    },
+    Row {
+        key: "spread_full_p95_ms",
+        label: "the same at full load (reader-bound)",
         unit: "ms",
         goal: "<= 10",
     },
@@ -406,54 +417,77 @@ async fn fps(server: &Server, pattern: &str) -> Figure {
     Figure::of(samples)
 }
 
-/// A raw stream reader: counts messages and notes when each batch id came.
+/// A raw stream reader, until `until`: counts the batch messages it gets
+/// and, if `timed`, notes when each came (by its id, `run:seq`). As little
+/// work per message as can be, so the reader's own delays stay small.
 async fn viewer(
     port: u16,
     path: String,
     messages: Arc<AtomicU64>,
-    arrivals: Option<Arc<Mutex<Vec<(String, Instant)>>>>,
-) {
-    let Ok(mut tcp) = TcpStream::connect(("127.0.0.1", port)).await else {
-        return;
-    };
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
-    if tcp.write_all(request.as_bytes()).await.is_err() {
-        return;
-    }
-    let mut buffer = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let Ok(n) = tcp.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        let now = Instant::now();
-        buffer.extend_from_slice(&chunk[..n]);
-        while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
-            let message: Vec<u8> = buffer.drain(..end + 2).collect();
-            let text = String::from_utf8_lossy(&message);
-            if !text.contains("event: batch") {
-                continue;
+    timed: bool,
+    until: Instant,
+) -> Vec<(String, Instant)> {
+    let mut arrivals = Vec::new();
+    let read = async {
+        let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.ok()?;
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 256 * 1024];
+        // Where the search for the end of the message under way resumes.
+        let mut scanned = 0;
+        loop {
+            let n = tcp.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None::<()>;
             }
-            messages.fetch_add(1, Ordering::Relaxed);
-            if let Some(arrivals) = &arrivals {
-                // The last run:seq in the id names the batch.
-                if let Some(id) = text.lines().find_map(|l| l.strip_prefix("id: ")) {
-                    let last = id.rsplit(',').next().unwrap_or(id).trim().to_owned();
-                    arrivals.lock().await.push((last, now));
+            let now = Instant::now();
+            buffer.extend_from_slice(&chunk[..n]);
+            let mut start = 0;
+            while let Some(at) = buffer[scanned.max(start)..]
+                .windows(2)
+                .position(|w| w == b"\n\n")
+            {
+                let end = scanned.max(start) + at + 2;
+                // After the chunked encoding's size line, at the start.
+                let message = &buffer[start..end];
+                let head = &message[..message.len().min(200)];
+                if head.windows(12).any(|w| w == b"event: batch") {
+                    messages.fetch_add(1, Ordering::Relaxed);
+                    if timed {
+                        let id = head
+                            .split(|b| *b == b'\n')
+                            .find_map(|line| line.strip_prefix(b"id: "))
+                            .map(|id| String::from_utf8_lossy(id).into_owned());
+                        if let Some(id) = id {
+                            // With a cursor of several runs, the last names the batch.
+                            let last = id.rsplit(',').next().unwrap_or(&id).to_owned();
+                            arrivals.push((last, now));
+                        }
+                    }
                 }
+                start = end;
+                scanned = end;
             }
+            buffer.drain(..start);
+            scanned = buffer.len().saturating_sub(1);
         }
-    }
+    };
+    let _ = tokio::time::timeout_at(until, read).await;
+    arrivals
 }
 
-/// Memory and CPU the server spends per viewer of a busy run.
-async fn per_viewer(server: &Server) -> (Figure, Figure) {
+/// drop-basic without end at its preset pace (a task every 30 ms), at 10x:
+/// batches of a few events, as a class mostly sees.
+fn preset_pace() -> Value {
+    json!({"tasks": 0, "interval_ms": 30})
+}
+
+/// Memory and CPU the server spends per viewer of a run under `load`.
+async fn per_viewer(server: &Server, load: Value) -> (Figure, Figure) {
     let run = "drop-basic";
-    server.load(run, full_load(run)).await;
+    server.load(run, load).await;
     sleep(Duration::from_secs(2)).await;
     let window = Duration::from_secs(5);
     // The run's own cost, with nobody watching.
@@ -463,13 +497,15 @@ async fn per_viewer(server: &Server) -> (Figure, Figure) {
     let rss0 = server.rss_kb();
     let messages = Arc::new(AtomicU64::new(0));
     let path = format!("/api/events?runs={run}");
+    let until = Instant::now() + Duration::from_secs(3) + window + Duration::from_secs(1);
     let tasks: Vec<_> = (0..VIEWERS)
         .map(|_| {
             tokio::spawn(viewer(
                 server.port,
                 path.clone(),
                 Arc::clone(&messages),
-                None,
+                false,
+                until,
             ))
         })
         .collect();
@@ -479,7 +515,7 @@ async fn per_viewer(server: &Server) -> (Figure, Figure) {
     sleep(window).await;
     let (cpu2, sent2) = (server.cpu_s(), messages.load(Ordering::Relaxed));
     for task in tasks {
-        task.abort();
+        let _ = task.await;
     }
     server.stop(run).await;
     let per_message_us =
@@ -491,44 +527,65 @@ async fn per_viewer(server: &Server) -> (Figure, Figure) {
 }
 
 /// How far apart in time 1,000 viewers get the same batch, p95 over batches.
-async fn spread(server: &Server) -> Figure {
+async fn spread(server: &Server, load: Value) -> Figure {
     let run = "drop-basic";
-    server
-        .load(run, json!({"tasks": 0, "interval_ms": 5}))
-        .await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    server.load(run, load).await;
     let messages = Arc::new(AtomicU64::new(0));
     let path = format!("/api/events?runs={run}");
-    let mut tasks = Vec::new();
-    for _ in 0..CROWD {
-        tasks.push(tokio::spawn(viewer(
-            server.port,
-            path.clone(),
-            Arc::clone(&messages),
-            Some(Arc::clone(&arrivals)),
-        )));
-    }
     // Everyone connected and past the snapshot; then five seconds of batches.
-    sleep(Duration::from_secs(4)).await;
-    arrivals.lock().await.clear();
-    sleep(Duration::from_secs(5)).await;
+    let settled = Instant::now() + Duration::from_secs(4);
+    let until = settled + Duration::from_secs(5);
+    let tasks: Vec<_> = (0..CROWD)
+        .map(|_| {
+            tokio::spawn(viewer(
+                server.port,
+                path.clone(),
+                Arc::clone(&messages),
+                true,
+                until,
+            ))
+        })
+        .collect();
+    let mut by_batch: BTreeMap<String, (Instant, Instant, usize)> = BTreeMap::new();
+    // Viewers that got batches in the window (a viewer that fell behind
+    // and was resynchronized misses some; one that never connected, all).
+    let mut alive = 0;
     for task in tasks {
-        task.abort();
+        let arrivals = task.await.unwrap_or_default();
+        let mut got = false;
+        for (id, at) in arrivals {
+            if at < settled {
+                continue;
+            }
+            got = true;
+            let entry = by_batch.entry(id).or_insert((at, at, 0));
+            entry.0 = entry.0.min(at);
+            entry.1 = entry.1.max(at);
+            entry.2 += 1;
+        }
+        alive += usize::from(got);
     }
     server.stop(run).await;
-    let mut by_batch: BTreeMap<String, (Instant, Instant, usize)> = BTreeMap::new();
-    for (id, at) in arrivals.lock().await.drain(..) {
-        let entry = by_batch.entry(id).or_insert((at, at, 0));
-        entry.0 = entry.0.min(at);
-        entry.1 = entry.1.max(at);
-        entry.2 += 1;
-    }
+    let everyone = by_batch.values().filter(|(_, _, n)| *n == alive).count();
+    eprintln!(
+        "  spread: {alive} of {CROWD} viewers got batches; {everyone} of {} batches reached all of them",
+        by_batch.len()
+    );
+    // Batches that reached nine in ten of the viewers, if too few reached all.
+    let least = if everyone >= 10 {
+        alive
+    } else {
+        alive * 9 / 10
+    };
     let mut spreads: Vec<f64> = by_batch
         .values()
-        .filter(|(_, _, n)| *n == CROWD)
+        .filter(|(_, _, n)| *n >= least)
         .map(|(first, last, _)| (*last - *first).as_secs_f64() * 1000.0)
         .collect();
-    assert!(!spreads.is_empty(), "no batch reached all {CROWD} viewers");
+    assert!(
+        !spreads.is_empty(),
+        "no batch reached nine in ten of {alive} viewers"
+    );
     spreads.sort_by(f64::total_cmp);
     Figure::one(percentile(&spreads, 95.0))
 }
@@ -604,31 +661,63 @@ async fn main() {
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
     let server = Server::start(&binary).await;
+    let label = args
+        .iter()
+        .position(|a| a == "--label")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let mut now = Figures {
-        commit: commit(),
+        commit: label.unwrap_or_else(commit),
         rows: BTreeMap::new(),
     };
     let mut put = |key: &str, figure: Figure| {
         eprintln!("  {key}: {}", figure.show());
         now.rows.insert(key.to_owned(), figure);
     };
+    // `--only load,viewers` measures some groups: bundle, load, click,
+    // fps, viewers, spread.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let wanted = |group: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.split(',').any(|g| g == group))
+    };
     eprintln!("measuring {} ...", binary.display());
-    put("bundle_kb", bundle_kb(&server).await);
-    let (first, again) = first_load(&server).await;
-    put("first_load_ms", first);
-    put("revisit_ms", again);
-    put("click_p95_ms", click_to_drawn(&server).await);
-    for (key, pattern) in [
-        ("fps_pipeline", "pipeline"),
-        ("fps_pub_sub", "pub-sub"),
-        ("fps_drop_basic", "drop-basic"),
-    ] {
-        put(key, fps(&server, pattern).await);
+    if wanted("bundle") {
+        put("bundle_kb", bundle_kb(&server).await);
     }
-    let (memory, cpu) = per_viewer(&server).await;
-    put("memory_per_viewer_kb", memory);
-    put("cpu_per_message_us", cpu);
-    put("spread_p95_ms", spread(&server).await);
+    if wanted("load") {
+        let (first, again) = first_load(&server).await;
+        put("first_load_ms", first);
+        put("revisit_ms", again);
+    }
+    if wanted("click") {
+        put("click_p95_ms", click_to_drawn(&server).await);
+    }
+    if wanted("fps") {
+        for (key, pattern) in [
+            ("fps_pipeline", "pipeline"),
+            ("fps_pub_sub", "pub-sub"),
+            ("fps_drop_basic", "drop-basic"),
+        ] {
+            put(key, fps(&server, pattern).await);
+        }
+    }
+    if wanted("viewers") {
+        let (memory, cpu) = per_viewer(&server, full_load("drop-basic")).await;
+        put("memory_per_viewer_kb", memory);
+        put("cpu_per_message_full_us", cpu);
+        let (_, cpu) = per_viewer(&server, preset_pace()).await;
+        put("cpu_per_message_us", cpu);
+    }
+    if wanted("spread") {
+        put("spread_p95_ms", spread(&server, preset_pace()).await);
+        let full = json!({"tasks": 0, "interval_ms": 5});
+        put("spread_full_p95_ms", spread(&server, full).await);
+    }
     drop(server);
 
     let was = |key: &str| {
@@ -664,6 +753,13 @@ async fn main() {
         );
     }
     if save {
+        if only.is_some() {
+            // Some groups: the rest keep their recorded figures.
+            let mut all = before;
+            all.commit = now.commit.clone();
+            all.rows.extend(now.rows.clone());
+            now = all;
+        }
         let text = serde_json::to_string_pretty(&now).expect("figures as JSON");
         std::fs::write(figures_path(), text + "\n").expect("write the figures");
         println!("\nsaved to {}", figures_path().display());

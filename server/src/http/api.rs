@@ -275,7 +275,12 @@ pub async fn events(
         (Some(room), Some(caller)) => Some(ClassFeed::new(room, caller)),
         _ => None,
     };
-    let feed = Feed { viewer, class };
+    let feed = Feed {
+        viewer,
+        class,
+        quiet: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
+        last_sent: tokio::time::Instant::now(),
+    };
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
         let message = feed.next().await?;
         Some((Ok::<_, Infallible>(message), feed))
@@ -298,6 +303,11 @@ pub async fn events(
 struct Feed {
     viewer: Viewer,
     class: Option<ClassFeed>,
+    /// Fires [`KEEP_ALIVE`] after the last message, or a little later: it
+    /// is moved on only when it fires, not at every message, which would
+    /// cost a timer update per message per viewer.
+    quiet: std::pin::Pin<Box<tokio::time::Sleep>>,
+    last_sent: tokio::time::Instant,
 }
 
 struct ClassFeed {
@@ -332,8 +342,12 @@ impl Feed {
     /// The next message, or a keep-alive comment after [`KEEP_ALIVE`] of
     /// quiet; `None` when the server shuts down.
     async fn next(&mut self) -> Option<Bytes> {
-        let quiet = tokio::time::sleep(KEEP_ALIVE);
-        tokio::pin!(quiet);
+        let message = self.message().await;
+        self.last_sent = tokio::time::Instant::now();
+        message
+    }
+
+    async fn message(&mut self) -> Option<Bytes> {
         loop {
             tokio::select! {
                 biased;
@@ -348,7 +362,14 @@ impl Feed {
                     }
                 }
                 message = self.viewer.next() => return message,
-                () = &mut quiet => return Some(Bytes::from_static(b":\n\n")),
+                () = self.quiet.as_mut() => {
+                    let due = self.last_sent + KEEP_ALIVE;
+                    if tokio::time::Instant::now() >= due {
+                        self.quiet.as_mut().reset(tokio::time::Instant::now() + KEEP_ALIVE);
+                        return Some(Bytes::from_static(b":\n\n"));
+                    }
+                    self.quiet.as_mut().reset(due);
+                }
             }
         }
     }

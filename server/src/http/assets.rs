@@ -61,14 +61,26 @@ pub fn version() -> &'static str {
     &VERSION
 }
 
-/// The page, with its files named under the build's version.
-struct Page {
-    html: Bytes,
+/// One form of the page: its bytes and their strong validator.
+struct Representation {
+    bytes: Bytes,
     tag: String,
 }
 
-fn page() -> &'static Page {
-    static PAGE: LazyLock<Page> = LazyLock::new(|| {
+impl Representation {
+    fn of(bytes: Vec<u8>) -> Representation {
+        let hash = Sha256::digest(&bytes);
+        Representation {
+            tag: tag_of(&hash[..16]),
+            bytes: Bytes::from(bytes),
+        }
+    }
+}
+
+/// The page with its files named under the build's version: plain, and
+/// brotli-compressed (once, when first asked for).
+fn page() -> &'static (Representation, Representation) {
+    static PAGE: LazyLock<(Representation, Representation)> = LazyLock::new(|| {
         let raw = Assets::get("index.html")
             .map(|f| f.data)
             .unwrap_or_default();
@@ -76,36 +88,46 @@ fn page() -> &'static Page {
         let html = String::from_utf8_lossy(&raw)
             .replace("\"/assets/", &format!("\"/assets/{version}/"))
             .replace("\"/pkg/", &format!("\"/pkg/{version}/"));
-        let hash = Sha256::digest(html.as_bytes());
-        let tag = format!(
-            "\"{}\"",
-            hash[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
-        Page {
-            html: Bytes::from(html),
-            tag,
+        let mut compressed = Vec::new();
+        {
+            let mut writer = brotli::CompressorWriter::new(&mut compressed, 4096, 11, 22);
+            // Into memory: cannot fail.
+            let _ = std::io::Write::write_all(&mut writer, html.as_bytes());
         }
+        (
+            Representation::of(html.into_bytes()),
+            Representation::of(compressed),
+        )
     });
     &PAGE
 }
 
 /// The app's one page, for `/` and every deep link under `/p/`.
 pub async fn index(headers: HeaderMap) -> Response {
-    let page = page();
+    let (plain, brotli) = page();
+    let (page, encoding) = if accepts_brotli(&headers) {
+        (brotli, Some("br"))
+    } else {
+        (plain, None)
+    };
     let mut response = if holds(&headers, &page.tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (
+        let mut response = (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            page.html.clone(),
+            page.bytes.clone(),
         )
-            .into_response()
+            .into_response();
+        if let Some(encoding) = encoding {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        response
     };
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+    out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Ok(tag) = HeaderValue::from_str(&page.tag) {
         out.insert(header::ETAG, tag);
     }
@@ -192,8 +214,11 @@ fn not_found_now() -> Response {
 
 /// A strong validator: the first 128 bits of the bytes' SHA-256.
 fn etag(file: &EmbeddedFile) -> String {
-    let hash = file.metadata.sha256_hash();
-    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    tag_of(&file.metadata.sha256_hash()[..16])
+}
+
+fn tag_of(hash: &[u8]) -> String {
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
 }
 
