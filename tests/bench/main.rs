@@ -255,13 +255,18 @@ impl Server {
 
     /// CPU time used so far, user and kernel, in seconds.
     fn cpu_s(&self) -> f64 {
+        let (user, kernel) = self.cpu_split_s();
+        user + kernel
+    }
+
+    /// CPU time used so far in user space and in the kernel, in seconds.
+    fn cpu_split_s(&self) -> (f64, f64) {
         let stat = self.stat();
         // Fields after the command name, which is in parentheses.
         let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 =
-            fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
-        ticks as f64 / TICKS_PER_S
+        let ticks = |i: usize| fields[i].parse::<u64>().unwrap_or(0) as f64 / TICKS_PER_S;
+        (ticks(11), ticks(12))
     }
 
     /// Resident memory, in KB.
@@ -511,9 +516,18 @@ async fn per_viewer(server: &Server, load: Value) -> (Figure, Figure) {
         .collect();
     sleep(Duration::from_secs(3)).await;
     let rss = server.rss_kb();
-    let (cpu1, sent1) = (server.cpu_s(), messages.load(Ordering::Relaxed));
+    let (cpu1, sent1) = (server.cpu_split_s(), messages.load(Ordering::Relaxed));
     sleep(window).await;
-    let (cpu2, sent2) = (server.cpu_s(), messages.load(Ordering::Relaxed));
+    let (cpu2, sent2) = (server.cpu_split_s(), messages.load(Ordering::Relaxed));
+    let sent = (sent2 - sent1).max(1) as f64;
+    eprintln!(
+        "  {sent} viewer-messages in {window:?}: {:.1} us user and {:.1} us kernel each, \
+         of which the engine's own {:.1} us",
+        (cpu2.0 - cpu1.0) / sent * 1e6,
+        (cpu2.1 - cpu1.1) / sent * 1e6,
+        engine_cpu / sent * 1e6
+    );
+    let (cpu1, cpu2) = (cpu1.0 + cpu1.1, cpu2.0 + cpu2.1);
     for task in tasks {
         let _ = task.await;
     }

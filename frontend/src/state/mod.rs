@@ -23,7 +23,7 @@ use shared::{
     Batch, DropReason, Envelope, Event, Family, HistoryHeader, Lagged, OverloadEvent, PatternId,
     PatternInfo, Removed, RunEvent, RunSnapshot, RunStatus, RunSummary,
 };
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// How many drop animations are remembered. Older ones have long finished
 /// flying; the bound keeps a flood of drops from growing the page.
@@ -151,16 +151,17 @@ pub struct Model {
     code_focus: Option<String>,
     /// The shared runs' status, from the stream's summaries: what the
     /// navigation shows of the runs this tab does not follow.
-    summaries: HashMap<String, RunSummary>,
+    summaries: Vec<RunSummary>,
     /// Batches of runs whose snapshot is still on its way, to fold once it
     /// comes: the stream may bring a run before its snapshot does.
-    waiting: HashMap<String, Vec<Batch>>,
+    /// A handful at a time, so a list (a map would cost the bundle more).
+    waiting: Vec<Batch>,
     /// The runs this tab follows, once it has said: batches of others
     /// (sent just before the stream heard) are ignored.
-    followed: Option<HashSet<String>>,
+    followed: Option<Vec<String>>,
 }
 
-/// The most batches kept for one run while its snapshot is on its way
+/// The most batches kept while a snapshot is on its way
 /// (about half a minute of frames); beyond that they are dropped and the
 /// snapshot is asked for again.
 const MAX_WAITING: usize = 2048;
@@ -479,11 +480,7 @@ impl Model {
 
     /// A `snapshot` message: the run's whole state replaces what we had.
     pub fn on_snapshot(&mut self, snap: RunSnapshot, wall: f64) {
-        if self
-            .followed
-            .as_ref()
-            .is_some_and(|f| !f.contains(&snap.run))
-        {
+        if !self.follows(&snap.run) {
             return;
         }
         observe_clock(&mut self.clocks, &snap, snap.clock.now_ms, wall);
@@ -493,7 +490,11 @@ impl Model {
         let run = snap.run.clone();
         let seq = snap.seq;
         self.runs.insert(run.clone(), snap);
-        if let Some(waiting) = self.waiting.remove(&run) {
+        let (waiting, others) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition::<Vec<_>, _>(|b| b.run == run);
+        self.waiting = others;
+        if !waiting.is_empty() {
             // What came while the snapshot was on its way must continue it
             // without a gap, or the snapshot is asked for again.
             let next = waiting
@@ -520,7 +521,7 @@ impl Model {
 
     /// A `summary` message: the shared runs' status now.
     pub fn on_summaries(&mut self, summaries: Vec<RunSummary>) {
-        self.summaries = summaries.into_iter().map(|s| (s.run.clone(), s)).collect();
+        self.summaries = summaries;
     }
 
     /// A shared run's status and whether it is paused: from the run itself
@@ -528,24 +529,34 @@ impl Model {
     pub fn status(&self, run: &str) -> Option<(RunStatus, bool)> {
         match self.live(run) {
             Some(snap) => Some((snap.status, snap.clock.paused)),
-            None => self.summaries.get(run).map(|s| (s.status, s.paused)),
+            None => self
+                .summaries
+                .iter()
+                .find(|s| s.run == run)
+                .map(|s| (s.status, s.paused)),
         }
     }
 
     /// The tab now follows `runs` and no others: what it held of the others
     /// is dropped (see [`Model::forget`]).
     pub fn follow(&mut self, runs: &[String]) {
-        let now: HashSet<String> = runs.iter().cloned().collect();
         let left: Vec<String> = self
             .runs
             .keys()
-            .filter(|r| !now.contains(*r))
+            .filter(|r| !runs.contains(*r))
             .cloned()
             .collect();
         for run in left {
             self.forget(&run);
         }
-        self.followed = Some(now);
+        self.followed = Some(runs.to_vec());
+    }
+
+    /// Whether the tab follows `run` (all runs, until it has said).
+    fn follows(&self, run: &str) -> bool {
+        self.followed
+            .as_ref()
+            .is_none_or(|f| f.iter().any(|r| r == run))
     }
 
     /// The tab no longer shows `run`: its state is dropped, so coming back
@@ -553,7 +564,7 @@ impl Model {
     pub fn forget(&mut self, run: &str) {
         self.runs.remove(run);
         self.clocks.remove(run);
-        self.waiting.remove(run);
+        self.waiting.retain(|b| b.run != run);
         self.flights.retain(|f| f.run != run);
     }
 
@@ -574,20 +585,15 @@ impl Model {
     pub fn on_batch(&mut self, batches: Vec<Batch>, wall: f64) -> Vec<String> {
         let mut unknown = Vec::new();
         for batch in batches {
-            if self
-                .followed
-                .as_ref()
-                .is_some_and(|f| !f.contains(&batch.run))
-            {
+            if !self.follows(&batch.run) {
                 continue;
             }
             let Some(snap) = self.runs.get_mut(&batch.run) else {
-                let waiting = self.waiting.entry(batch.run.clone()).or_default();
-                if waiting.len() == MAX_WAITING {
-                    waiting.clear();
+                if self.waiting.len() == MAX_WAITING {
+                    self.waiting.clear();
                 }
                 unknown.push(batch.run.clone());
-                waiting.push(batch);
+                self.waiting.push(batch);
                 continue;
             };
             let mut history = self.history.as_mut().filter(|h| h.run() == batch.run);
@@ -802,6 +808,48 @@ mod tests {
         );
         assert_eq!(snap.overload().workers[0].task.map(|t| t.id), Some(0));
         assert!(snap.counters.is_conserved());
+    }
+
+    /// A tab that starts following a run the stream already carries gets
+    /// its batches before its snapshot: they wait, and fold on top of it.
+    #[test]
+    fn batches_before_the_snapshot_wait_and_fold_after_it_without_a_gap() {
+        let submitted = |seq: u64, id: u32| {
+            env(
+                seq,
+                seq * 10,
+                Event::Overload(OverloadEvent::Submitted { task: task(id, 5) }),
+            )
+        };
+        let mut model = Model::default();
+        model.follow(&["r".to_owned()]);
+        // Another tab's run, sent before the stream heard: ignored.
+        assert!(
+            model
+                .on_batch(batch("other", vec![submitted(3, 0)]), 0.0)
+                .is_empty()
+        );
+        assert!(model.run("other").is_none());
+        // Ours, before its snapshot: kept, and the snapshot asked for.
+        let unknown = model.on_batch(batch("r", vec![submitted(3, 0), submitted(4, 1)]), 0.0);
+        assert_eq!(unknown, ["r"]);
+        // The snapshot is at 3: event 4 folds on top of it, 3 is not counted twice.
+        let mut at_three = started("r", 2);
+        at_three.apply(&submitted(3, 0));
+        model.adopt_snapshot(at_three, 0.0);
+        let snap = model.run("r").expect("the run is known");
+        assert_eq!((snap.seq, snap.counters.submitted), (4, 2));
+
+        // A snapshot the waiting batches do not continue is dropped, so the
+        // next batch asks for a fresh one rather than folding over a gap.
+        model.follow(&["s".to_owned()]);
+        assert!(
+            model.run("r").is_none(),
+            "what it no longer shows is dropped"
+        );
+        model.on_batch(batch("s", vec![submitted(9, 0)]), 0.0);
+        model.adopt_snapshot(started("s", 2), 0.0);
+        assert!(model.run("s").is_none(), "events 3 to 8 are missing");
     }
 
     #[test]
