@@ -154,6 +154,14 @@ async fn a_student_follows_the_presenter_answers_and_sees_the_reveal() {
             PATIENCE,
         )
         .await;
+    // Space starts the run the page shows, once the page has it.
+    student
+        .wait_for(
+            "the student's run on the page",
+            r#"document.querySelector('.pattern-head .status-pill[data-status="idle"]')"#,
+            PATIENCE,
+        )
+        .await;
     student
         .eval::<bool>("(document.activeElement && document.activeElement.blur(), true)")
         .await;

@@ -90,8 +90,15 @@ async fn the_lit_line_follows_cancel_tree_step_by_step() {
     );
     assert!(lines.len() >= 2, "the light moved between lines: {lines:?}");
 
-    // A marked line, clicked, picks its events out on the timeline.
-    ui.click(".code-mark[data-event=\"step\"]").await;
+    // A marked line, clicked, picks its events out on the timeline. Until
+    // the run ends the lit line keeps scrolling the file under the mouse.
+    ui.wait_for(
+        "the run finished",
+        r#"document.querySelector('.pattern-head .status-pill[data-status="finished"]')"#,
+        Duration::from_secs(20),
+    )
+    .await;
+    ui.click_still(".code-mark[data-event=\"step\"]").await;
     ui.wait_for(
         "the steps picked out on the timeline",
         "document.querySelectorAll('.timeline .pick').length > 0",
@@ -154,11 +161,17 @@ async fn the_breaker_opening_lights_its_line_in_the_breakers_file() {
         !opened(&early),
         "at the start nothing has opened: {early:?}"
     );
-    ui.click(".timeline .mark[data-kind=\"breaker\"]").await;
+    ui.click_still(".timeline .mark[data-kind=\"breaker\"]")
+        .await;
     let scrubbed: Lit = ui.eval(LIT).await;
+    let marks: String = ui
+        .eval(
+            "[...document.querySelectorAll('.timeline .mark')].map(m => `${m.dataset.kind} ${m.dataset.seq} ${m.style.left} ${m.title}`).join('\\n')              + '\\nreadout: ' + (document.querySelector('.timeline-readout') || {}).innerText",
+        )
+        .await;
     assert!(
         opened(&scrubbed),
-        "the scrub lights the opening: {scrubbed:?}"
+        "the scrub lights the opening: {scrubbed:?}\nmarks:\n{marks}"
     );
     assert_eq!(scrubbed.1, "breaker.rs", "{scrubbed:?}");
     ui.screenshot(&shot("present-code-circuit-breaker-scrubbed"))

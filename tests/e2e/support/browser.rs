@@ -31,6 +31,10 @@ use super::{PATIENCE, within};
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const WIDTH: u32 = 1920;
 pub const HEIGHT: u32 = 1080;
+/// How long a target must stand still before [`TestBrowser::click_still`]
+/// clicks it: longer than the page waits between redraws of the timeline's
+/// markers (200 ms).
+const STILL: Duration = Duration::from_millis(300);
 
 /// Whether the browser tests can run here. Without Chromium they are skipped
 /// on a developer's machine, but on CI (`CI` set) a missing browser is a
@@ -298,6 +302,32 @@ impl TestBrowser {
         within(&format!("click {selector}"), PATIENCE, element.click())
             .await
             .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    /// Clicks `selector` once it has stood still: the same element at the
+    /// same place for longer than the page takes to redraw its timeline
+    /// markers. A click aimed at a target that is being redrawn or moved
+    /// lands on whatever is there by the time the mouse arrives.
+    pub async fn click_still(&self, selector: &str) {
+        let quoted = serde_json::to_string(selector).expect("a selector as JSON");
+        let probe = format!(
+            "(() => {{ const el = document.querySelector({quoted}); if (!el) return false; \
+             const r = el.getBoundingClientRect(); const now = [r.left, r.top, r.width, r.height].join(); \
+             const was = window.__still; window.__still = {{ el, now }}; \
+             return !!was && was.el === el && was.now === now; }})()"
+        );
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if self.eval::<bool>(&probe).await {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{selector} never stood still for {STILL:?}"
+            );
+            sleep(STILL).await;
+        }
+        self.click(selector).await;
     }
 
     /// Presses and releases one key, as a keyboard would: `key` is the
