@@ -39,7 +39,7 @@ mod probes;
 mod wait;
 
 use browser::TestBrowser;
-use probes::{CANCEL_WATCH, percentile};
+use probes::{percentile, time_one_cancel};
 use wait::{PATIENCE, within};
 
 /// Clock ticks per second in `/proc/<pid>/stat`.
@@ -368,22 +368,7 @@ async fn click_to_drawn(server: &Server) -> Figure {
         server
             .command("cancel-fanout", json!({"type": "restart"}))
             .await;
-        ui.wait_for(
-            "all 1,111 nodes live",
-            "document.querySelectorAll('[data-node]').length === 1111 && \
-             document.querySelector('[data-node]:not([data-cause=\"\"])') === null",
-            Duration::from_secs(20),
-        )
-        .await;
-        assert!(ui.eval::<bool>(CANCEL_WATCH).await);
-        ui.click(r#".node[data-node="0"]"#).await;
-        ui.wait_for(
-            "the cancel drawn",
-            "window.cancelMs !== null",
-            Duration::from_secs(10),
-        )
-        .await;
-        ms.push(ui.eval::<f64>("window.cancelMs").await);
+        ms.push(time_one_cancel(&ui).await);
     }
     ui.close().await;
     server.stop("cancel-fanout").await;

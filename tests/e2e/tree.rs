@@ -10,7 +10,7 @@ use shared::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::browser::{HEIGHT, TestBrowser, WIDTH, chromium_available, png_size};
-use crate::support::probes::{CANCEL_WATCH, percentile};
+use crate::support::probes::{percentile, time_one_cancel};
 use crate::support::{PATIENCE, TestServer};
 
 /// The JavaScript for "node `id` shows `state` and `cause`" (an empty cause
@@ -126,22 +126,7 @@ async fn a_thousand_node_tree_shows_a_cancel_everywhere_within_a_frame_budget() 
     let mut browser_ms = Vec::new();
     for round in 0..CLICKS {
         server.command("cancel-fanout", Command::Restart).await;
-        ui.wait_for(
-            "all 1,111 nodes live",
-            "document.querySelectorAll('[data-node]').length === 1111 && \
-             document.querySelector('[data-node]:not([data-cause=\"\"])') === null",
-            Duration::from_secs(20),
-        )
-        .await;
-        assert!(ui.eval::<bool>(CANCEL_WATCH).await);
-        ui.click(r#".node[data-node="0"]"#).await;
-        ui.wait_for(
-            "every node to show the cancel",
-            "window.cancelMs !== null",
-            Duration::from_secs(10),
-        )
-        .await;
-        let ms: f64 = ui.eval("window.cancelMs").await;
+        let ms = time_one_cancel(&ui).await;
         browser_ms.push(ms);
         if round == 0 {
             let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

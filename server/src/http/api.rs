@@ -396,7 +396,7 @@ fn named_runs(state: &AppState, list: &str, must_exist: bool) -> Result<Vec<Stri
     }
     if ids.is_empty() {
         return Err(ApiError::bad_request(
-            "`runs` names no run; leave it out to follow every run",
+            "`runs` names no run; leave it out to follow every run, or add `summaries=true` for the shared runs' status alone",
         ));
     }
     Ok(ids)
