@@ -280,6 +280,9 @@ pub struct History {
     restarted: bool,
     /// The server's part has arrived (or was not needed).
     loaded: bool,
+    /// The furthest the stream jumped while the server's part was on its
+    /// way: if that part ends before it, the gap is fetched again.
+    jumped_to: u64,
 }
 
 impl History {
@@ -301,6 +304,7 @@ impl History {
             wanted: true,
             restarted: false,
             loaded: false,
+            jumped_to: 0,
         }
     }
 
@@ -406,10 +410,16 @@ impl History {
     }
 
     /// The stream skipped events (the run's state jumped to `seq`): the
-    /// server's part is fetched again to fill the gap.
+    /// server's part is fetched again to fill the gap, unless the part on
+    /// its way already reaches it.
     pub fn on_jump(&mut self, seq: u64) {
-        if self.events.last().is_none_or(|e| e.seq < seq) {
+        if self.events.last().is_some_and(|e| e.seq >= seq) {
+            return;
+        }
+        if self.loaded {
             self.wanted = true;
+        } else {
+            self.jumped_to = self.jumped_to.max(seq);
         }
     }
 
@@ -462,7 +472,7 @@ impl History {
         let last = events.last().map_or(base.seq, |e| e.seq);
         let tail = self.events.iter().filter(|e| e.seq > last).cloned();
         let all: Vec<Envelope> = events.into_iter().chain(tail).collect();
-        let wanted = self.wanted;
+        let wanted = self.wanted || last < self.jumped_to;
         *self = History::new(&self.run, self.pattern);
         self.wanted = wanted;
         self.cut_before_ms = cut;
@@ -682,6 +692,27 @@ mod tests {
             whole.state_after(whole.len())
         );
         assert_eq!(joined.markers(), whole.markers());
+    }
+
+    #[test]
+    fn a_jump_while_the_servers_part_is_on_its_way_refetches_only_if_that_part_falls_short() {
+        let events = drops(300);
+        for (answered, refetch) in [(300, false), (200, true)] {
+            let mut history = History::new("r", PatternId::DropBasic);
+            assert!(history.take_wanted(), "the first fetch");
+            // The stream's snapshot comes at event 250 before the answer.
+            history.on_jump(events[249].seq);
+            assert!(!history.take_wanted(), "no second fetch while waiting");
+            history.merge(None, events[..answered].to_vec());
+            assert_eq!(
+                history.take_wanted(),
+                refetch,
+                "an answer of {answered} events"
+            );
+            // Loaded, a jump past what is held asks again.
+            history.on_jump(events[299].seq + 5);
+            assert!(history.take_wanted());
+        }
     }
 
     #[test]
