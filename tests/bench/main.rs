@@ -407,6 +407,28 @@ async fn fps(server: &Server, pattern: &str) -> Figure {
     Figure::of(samples)
 }
 
+/// `count` raw stream readers of `path`, each as [`viewer`].
+fn viewers(
+    port: u16,
+    count: usize,
+    path: &str,
+    messages: &Arc<AtomicU64>,
+    timed: bool,
+    until: Instant,
+) -> Vec<tokio::task::JoinHandle<Vec<(String, Instant)>>> {
+    (0..count)
+        .map(|_| {
+            tokio::spawn(viewer(
+                port,
+                path.to_owned(),
+                Arc::clone(messages),
+                timed,
+                until,
+            ))
+        })
+        .collect()
+}
+
 /// A raw stream reader, until `until`: counts the batch messages it gets
 /// and, if `timed`, notes when each came (by its id, `run:seq`). As little
 /// work per message as can be, so the reader's own delays stay small.
@@ -488,17 +510,7 @@ async fn per_viewer(server: &Server, load: Value) -> (Figure, Figure) {
     let messages = Arc::new(AtomicU64::new(0));
     let path = format!("/api/events?runs={run}");
     let until = Instant::now() + Duration::from_secs(3) + window + Duration::from_secs(1);
-    let tasks: Vec<_> = (0..VIEWERS)
-        .map(|_| {
-            tokio::spawn(viewer(
-                server.port,
-                path.clone(),
-                Arc::clone(&messages),
-                false,
-                until,
-            ))
-        })
-        .collect();
+    let tasks = viewers(server.port, VIEWERS, &path, &messages, false, until);
     sleep(Duration::from_secs(3)).await;
     let rss = server.rss_kb();
     let (cpu1, sent1) = (server.cpu_split_s(), messages.load(Ordering::Relaxed));
@@ -534,17 +546,7 @@ async fn spread(server: &Server, load: Value) -> Figure {
     // Everyone connected and past the snapshot; then five seconds of batches.
     let settled = Instant::now() + Duration::from_secs(4);
     let until = settled + Duration::from_secs(5);
-    let tasks: Vec<_> = (0..CROWD)
-        .map(|_| {
-            tokio::spawn(viewer(
-                server.port,
-                path.clone(),
-                Arc::clone(&messages),
-                true,
-                until,
-            ))
-        })
-        .collect();
+    let tasks = viewers(server.port, CROWD, &path, &messages, true, until);
     let mut by_batch: BTreeMap<String, (Instant, Instant, usize)> = BTreeMap::new();
     // Viewers that got batches in the window (a viewer that fell behind
     // and was resynchronized misses some; one that never connected, all).
