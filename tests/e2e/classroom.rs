@@ -132,12 +132,11 @@ async fn a_student_follows_the_presenter_answers_and_sees_the_reveal() {
         .await;
     let at = server.snapshot("cancel-tree").await;
     assert!(!at.clock.paused, "the reveal resumes the run");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let later = server.snapshot("cancel-tree").await;
-    assert!(
-        later.clock.now_ms > at.clock.now_ms,
-        "and its time moves on"
-    );
+    let deadline = Instant::now() + PATIENCE;
+    while server.snapshot("cancel-tree").await.clock.now_ms <= at.clock.now_ms {
+        assert!(Instant::now() < deadline, "and its time moves on");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     presenter
         .screenshot(&output("classroom-presenter-reveal.png"))
         .await;

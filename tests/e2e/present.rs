@@ -265,8 +265,14 @@ async fn presenter_mode_folds_the_page_onto_one_zoomed_canvas_and_stays_on() {
 /// room would judge it: whether the page or any panel scrolls, whether any
 /// part of the pattern's page reaches past the window, and the smallest
 /// text on screen in real pixels (its font size times the page's zoom; SVG
-/// text times its drawing's scale).
+/// text times its drawing's scale). Animations that end are first played
+/// to their end.
 const LAYOUT: &str = r#"(() => {
+    // Judged at rest: a task still sliding in from beside the window is
+    // where it lands, not where it started.
+    for (const a of document.getAnimations()) {
+        if (a.effect && a.effect.getComputedTiming().endTime !== Infinity) a.finish();
+    }
     const W = innerWidth, H = innerHeight, se = document.scrollingElement;
     const panels = [], beyond = [];
     const name = el => el.tagName.toLowerCase() + '.' + [...el.classList].join('.');
