@@ -69,8 +69,18 @@ pub fn wall_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
 
-/// Loads the pattern list and joins the event stream.
+/// Takes the pattern list (from the page, which carries it, or else from
+/// the server) and joins the event stream.
 pub fn start(model: RwSignal<Model>) {
+    let carried = document()
+        .get_element_by_id("patterns")
+        .and_then(|el| el.text_content())
+        .and_then(|json| serde_json::from_str::<Vec<PatternInfo>>(&json).ok());
+    if let Some(list) = carried {
+        model.update(|m| m.on_patterns(Ok(list)));
+        join_stream(model);
+        return;
+    }
     spawn_local(async move {
         let result = get_json::<Vec<PatternInfo>>("/api/patterns").await;
         if let Err(e) = &result {

@@ -43,7 +43,12 @@ pub struct ApiPath<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 pub async fn patterns() -> Json<Vec<PatternInfo>> {
-    Json(PatternId::ALL.into_iter().map(engines::info).collect())
+    Json(pattern_list())
+}
+
+/// Every pattern, its parameters and commands, in the registry's order.
+pub fn pattern_list() -> Vec<PatternInfo> {
+    PatternId::ALL.into_iter().map(engines::info).collect()
 }
 
 pub async fn list_runs(State(state): State<AppState>) -> impl IntoResponse {

@@ -10,7 +10,8 @@
 //! its content hash as a strong `ETag` and `Cache-Control: no-cache`: asked
 //! again on every load and answered `304` unless the server was rebuilt.
 //! The page also tells the browser to fetch the bundle at once, beside the
-//! script that loads it.
+//! script that loads it, and carries the pattern list, so the app draws
+//! its navigation without asking for it.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -85,9 +86,17 @@ fn page() -> &'static (Representation, Representation) {
             .map(|f| f.data)
             .unwrap_or_default();
         let version = version();
+        // In a data block, `<` is escaped so nothing in the list can end it.
+        let patterns = serde_json::to_string(&super::api::pattern_list())
+            .unwrap_or_default()
+            .replace('<', "\\u003c");
         let html = String::from_utf8_lossy(&raw)
             .replace("\"/assets/", &format!("\"/assets/{version}/"))
-            .replace("\"/pkg/", &format!("\"/pkg/{version}/"));
+            .replace("\"/pkg/", &format!("\"/pkg/{version}/"))
+            .replace(
+                "id=\"patterns\"></script>",
+                &format!("id=\"patterns\">{patterns}</script>"),
+            );
         let mut compressed = Vec::new();
         {
             let mut writer = brotli::CompressorWriter::new(&mut compressed, 4096, 11, 22);

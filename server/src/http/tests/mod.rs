@@ -810,6 +810,16 @@ async fn the_page_is_served_for_deep_links() {
         ] {
             assert!(html.contains(&named), "{uri} names {named}: {body}");
         }
+        // It carries the pattern list, the same as the API's.
+        let carried = html
+            .split_once(r#"<script type="application/json" id="patterns">"#)
+            .and_then(|(_, rest)| rest.split_once("</script>"))
+            .map(|(json, _)| json)
+            .unwrap_or_default();
+        let carried: Value = serde_json::from_str(carried)
+            .unwrap_or_else(|e| panic!("{uri} carries no pattern list ({e}): {html}"));
+        let (_, listed) = call(&state, "GET", "/api/patterns", None, false).await;
+        assert_eq!(carried, listed, "{uri}");
     }
     let (status, boot) = call(&state, "GET", "/assets/boot.js", None, false).await;
     assert_eq!(status, StatusCode::OK);
