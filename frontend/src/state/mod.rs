@@ -127,6 +127,9 @@ pub struct Scrub {
 #[derive(Debug, Default)]
 pub struct Model {
     patterns: Loadable<Vec<PatternInfo>>,
+    /// How many times the pattern list was set: what views of the list
+    /// follow, rather than every event the model folds.
+    patterns_set: u32,
     runs: HashMap<String, RunSnapshot>,
     /// Kept beside the snapshots (not in them) because it is the browser's
     /// guess between events, not something the server said.
@@ -192,6 +195,11 @@ impl Model {
 
     pub fn patterns(&self) -> &Loadable<Vec<PatternInfo>> {
         &self.patterns
+    }
+
+    /// Changes exactly when the pattern list does (see [`Model::on_patterns`]).
+    pub fn patterns_set(&self) -> u32 {
+        self.patterns_set
     }
 
     pub fn pattern(&self, id: PatternId) -> Option<&PatternInfo> {
@@ -461,6 +469,7 @@ impl Model {
     }
 
     pub fn on_patterns(&mut self, result: Result<Vec<PatternInfo>, String>) {
+        self.patterns_set += 1;
         self.patterns = match result {
             Ok(list) => Loadable::Ready(list),
             Err(e) => Loadable::Failed(e),
@@ -1197,5 +1206,19 @@ mod tests {
         let ids: Vec<_> = families[0].1.iter().map(|p| p.id).collect();
         assert_eq!(ids, [PatternId::DropBasic, PatternId::DropBlocking]);
         assert!(model.pattern(PatternId::DropBlocking).is_some());
+    }
+
+    #[test]
+    fn the_pattern_list_counts_as_changed_only_when_it_is_set() {
+        let mut model = Model::default();
+        let before = model.patterns_set();
+        model.on_snapshot(started("r", 2), 0.0);
+        model.on_batch(batch("r", vec![env(3, 0, reset(2))]), 0.0);
+        assert_eq!(model.patterns_set(), before, "events leave the list alone");
+        model.on_patterns(Ok(Vec::new()));
+        assert_ne!(model.patterns_set(), before);
+        let once = model.patterns_set();
+        model.on_patterns(Err("offline".to_owned()));
+        assert_ne!(model.patterns_set(), once, "a failure is a change too");
     }
 }

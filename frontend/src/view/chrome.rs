@@ -69,9 +69,8 @@ pub fn Header(nav_open: RwSignal<bool>) -> impl IntoView {
 /// (`nav_open`), it closes once a pattern is picked.
 #[component]
 pub fn Nav(nav_open: RwSignal<bool>) -> impl IntoView {
-    let Ctx { model, .. } = ctx();
     let patterns = Memo::new(move |_| {
-        model.with(|m| match m.patterns() {
+        crate::view::with_patterns(|m| match m.patterns() {
             Loadable::Ready(_) => Loadable::Ready(m.families()),
             Loadable::Loading => Loadable::Loading,
             Loadable::Failed(e) => Loadable::Failed(e.clone()),
@@ -156,8 +155,7 @@ fn nav_link(info: PatternInfo) -> impl IntoView {
 /// `/`: what this is, and where to start.
 #[component]
 pub fn Welcome() -> impl IntoView {
-    let Ctx { model, .. } = ctx();
-    let families = Memo::new(move |_| model.with(Model::families));
+    let families = Memo::new(move |_| crate::view::with_patterns(Model::families));
     Effect::new(|| document().set_title("Concurrency, live"));
     view! {
         <article class="welcome">

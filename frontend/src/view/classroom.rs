@@ -263,7 +263,7 @@ pub fn AskMenu(pattern: PatternId, run: String) -> impl IntoView {
     let role = role();
     let open = RwSignal::new(false);
     let prepared = Memo::new(move |_| {
-        model.with(|m| {
+        crate::view::with_patterns(|m| {
             m.pattern(pattern)
                 .map(|p| p.questions.clone())
                 .unwrap_or_default()

@@ -32,9 +32,8 @@ const STEP_MS: u64 = 100;
 
 #[component]
 pub fn Controls(run: String, pattern: PatternId) -> impl IntoView {
-    let Ctx { model, .. } = ctx();
     let specs = Memo::new(move |_| {
-        model.with(|m| {
+        crate::view::with_patterns(|m| {
             m.pattern(pattern)
                 .map(|p| p.params.clone())
                 .unwrap_or_default()

@@ -128,10 +128,23 @@ fn erased_view(
 pub struct Ctx {
     pub model: RwSignal<Model>,
     pub wall: RwSignal<f64>,
+    /// Follows [`Model::patterns_set`]: changes when the pattern list does.
+    pub catalog: Memo<u32>,
 }
 
 pub fn ctx() -> Ctx {
     expect_context::<Ctx>()
+}
+
+/// Reads the pattern list (and whatever else of the model `f` reads, as it
+/// is now), subscribing the caller to the list alone. The list is set once,
+/// while the model changes with every event: a view of the patterns' titles
+/// or parameters read through `model.with` would be recomputed, cloned and
+/// compared on every batch.
+pub fn with_patterns<T>(f: impl FnOnce(&Model) -> T) -> T {
+    let Ctx { model, catalog, .. } = ctx();
+    catalog.track();
+    model.with_untracked(f)
 }
 
 /// A value derived from one run's snapshot, recomputed when the model
@@ -174,7 +187,7 @@ where
 
 /// The run's estimated virtual time, in whole milliseconds, every frame.
 pub fn virtual_now(run: &str) -> Memo<f64> {
-    let Ctx { model, wall } = ctx();
+    let Ctx { model, wall, .. } = ctx();
     let run = run.to_owned();
     Memo::new(move |_| {
         let wall = wall.get();
@@ -190,7 +203,12 @@ pub fn virtual_now(run: &str) -> Memo<f64> {
 pub fn App() -> impl IntoView {
     let model = RwSignal::new(Model::default());
     let wall = RwSignal::new(net::wall_ms());
-    provide_context(Ctx { model, wall });
+    let catalog = Memo::new(move |_| model.with(Model::patterns_set));
+    provide_context(Ctx {
+        model,
+        wall,
+        catalog,
+    });
     let route = route::Route::provide();
     let page = Memo::new(move |_| route::Page::of(&route.path.get()));
     let session = session::Session::provide();

@@ -42,7 +42,7 @@ fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVie
     if model.with_untracked(|m| m.run(&run).is_none()) {
         net::fetch_run(model, run.clone());
     }
-    let info = Memo::new(move |_| model.with(|m| m.pattern(pattern).cloned()));
+    let info = Memo::new(move |_| crate::view::with_patterns(|m| m.pattern(pattern).cloned()));
     Effect::new(move || {
         let title = info
             .with(|i| i.as_ref().map(|i| i.title.clone()))
@@ -114,10 +114,9 @@ fn PatternPage(pattern: PatternId, run: String, at: Option<u64>) -> impl IntoVie
 /// parameters, and the drawer with everything else.
 #[component]
 fn PresenterBar(run: String, pattern: PatternId) -> impl IntoView {
-    let Ctx { model, .. } = ctx();
     let session = session();
     let keys = Memo::new(move |_| {
-        model.with(|m| {
+        crate::view::with_patterns(|m| {
             let params = m
                 .pattern(pattern)
                 .map(|p| p.params.clone())

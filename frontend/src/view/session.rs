@@ -331,12 +331,11 @@ fn HelpDialog() -> impl IntoView {
 /// `/`: type part of a pattern's name, Enter opens the first match.
 #[component]
 fn SearchDialog(navigate: Callback<String>) -> impl IntoView {
-    let Ctx { model, .. } = ctx();
     let session = session();
     let query = RwSignal::new(String::new());
     let matches = Memo::new(move |_| {
         let query = query.get();
-        model.with(|m| {
+        crate::view::with_patterns(|m| {
             let titles: Vec<(PatternId, String)> = m
                 .families()
                 .into_iter()

@@ -35,7 +35,7 @@ fn JitterSwitch(run: String) -> impl IntoView {
     let on = move || on.get().unwrap_or(false);
     // Whether a change applies at once or restarts the run, as the server says.
     let live = Memo::new(move |_| {
-        model.with(|m| {
+        crate::view::with_patterns(|m| {
             m.pattern(PatternId::RetryBackoff)
                 .and_then(|p| p.params.iter().find(|s| s.name == "jitter"))
                 .is_none_or(|s| s.live)
