@@ -190,7 +190,7 @@ fn StageCard(run: String, cell: StageCell, now: Memo<f64>, decor: Decor) -> impl
                 view! {
                     <div class="stage-gauge" data-gauge-value=g.value data-gauge-max=g.max>
                         <span class="stage-gauge-bar" aria-hidden="true">
-                            <span class="stage-gauge-fill" style=format!("width: {:.1}%", gauge_share(&g) * 100.0)></span>
+                            <span class="stage-gauge-fill" style=format!("transform: scaleX({:.3})", gauge_share(&g))></span>
                         </span>
                         <span class="stage-gauge-text">{gauge_text(&g)}</span>
                     </div>
@@ -363,7 +363,7 @@ fn WorkerSlot(
             </span>
             <span class="fw-time">{text(words)}</span>
             <span class="held-bar" aria-hidden="true">
-                <span class="held-fill" style=text(move || format!("width: {:.1}%", share() * 100.0))></span>
+                <span class="held-fill" style=text(move || format!("transform: scaleX({:.3})", share()))></span>
             </span>
             <span class="fw-done">
                 <strong data-worker-done=index>
@@ -684,7 +684,7 @@ fn LaneCard(all: Memo<Option<Vec<Lane>>>, row: u32, limits: bool) -> impl IntoVi
                     view! {
                         <div class="vessel" data-gauge-value=g.value data-gauge-max=g.max>
                             <span class="vessel-glass" aria-hidden="true">
-                                <span class="vessel-fill" style=format!("height: {:.1}%", share * 100.0)></span>
+                                <span class="vessel-fill" style=format!("transform: scaleY({share:.3})")></span>
                             </span>
                             <span class="vessel-text">
                                 <strong>{gauge_text(&g)}</strong>

@@ -97,7 +97,7 @@ fn PoolCard(pool: Memo<Pool>, index: usize, now: Memo<f64>) -> impl IntoView {
             </strong>
             <span class="pool-card-unit">"done"</span>
             <span class="done-bar" aria-hidden="true">
-                <span class="done-fill" style=text(move || format!("width: {:.1}%", look.with(|l| l.as_ref().map_or(0.0, |(_, s)| *s)) * 100.0))></span>
+                <span class="done-fill" style=text(move || format!("transform: scaleX({:.3})", look.with(|l| l.as_ref().map_or(0.0, |(_, s)| *s))))></span>
             </span>
             <span class="pool-card-job">
                 {move || match item.get() {
