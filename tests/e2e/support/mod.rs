@@ -67,8 +67,12 @@ impl TestServer {
     }
 
     /// A server running a classroom session, and its presenter's token.
+    /// The session's test times how fast a student's page follows the
+    /// presenter's, so it takes the machine alone, as [`start_alone`] does.
+    ///
+    /// [`start_alone`]: TestServer::start_alone
     pub async fn start_classroom() -> (TestServer, String) {
-        let claim = Claim::Shared(Arc::clone(&MACHINE).read_owned().await);
+        let claim = Claim::Alone(Arc::clone(&MACHINE).write_owned().await);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
