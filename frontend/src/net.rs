@@ -76,18 +76,16 @@ pub fn start(model: RwSignal<Model>) {
         .get_element_by_id("patterns")
         .and_then(|el| el.text_content())
         .and_then(|json| serde_json::from_str::<Vec<PatternInfo>>(&json).ok());
-    if let Some(list) = carried {
-        model.update(|m| m.on_patterns(Ok(list)));
-        join_stream(model);
-        return;
+    match carried {
+        Some(list) => model.update(|m| m.on_patterns(Ok(list))),
+        None => spawn_local(async move {
+            let result = get_json::<Vec<PatternInfo>>("/api/patterns").await;
+            if let Err(e) = &result {
+                warn!("could not load the pattern list: {e}");
+            }
+            model.update(|m| m.on_patterns(result));
+        }),
     }
-    spawn_local(async move {
-        let result = get_json::<Vec<PatternInfo>>("/api/patterns").await;
-        if let Err(e) = &result {
-            warn!("could not load the pattern list: {e}");
-        }
-        model.update(|m| m.on_patterns(result));
-    });
     join_stream(model);
 }
 
