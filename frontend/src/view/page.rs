@@ -13,6 +13,7 @@ use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
 use leptos::prelude::*;
+use leptos::wasm_split::wasm_split;
 use shared::PatternId;
 
 /// `/p/<id>`. Re-creates the page when the run changes, so each page
@@ -30,10 +31,20 @@ pub fn PatternRoute(id: String) -> impl IntoView {
                 .query
                 .with_untracked(|q| query_value(q, "at"))
                 .and_then(|v| v.parse::<u64>().ok());
-            view! { <PatternPage pattern run at /> }.into_any()
+            // The page's views and the family's are modules of their own:
+            // both are fetched at once, not one after the other.
+            super::fetch_views(pattern.family());
+            Suspend::new(async move { pattern_page(pattern, run, at).await }).into_any()
         }
         None => view! { <NotFound /> }.into_any(),
     })
+}
+
+/// A pattern's page, in a module of its own (`split_page_views.wasm`):
+/// the welcome page does without it.
+#[wasm_split(page_views, wasm_split_path = ::leptos::wasm_split, preload(fetch_page_views))]
+pub(crate) fn pattern_page(pattern: PatternId, run: String, at: Option<u64>) -> AnyView {
+    view! { <PatternPage pattern run at /> }.into_any()
 }
 
 #[component]
