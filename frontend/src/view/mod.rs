@@ -90,25 +90,34 @@ const _: () = {
 /// download carries the shell, not twenty-four scenes.
 pub(crate) fn scene(pattern: PatternId, run: String) -> impl IntoView {
     Suspend::new(async move {
-        match pattern.family() {
+        let loaded = match pattern.family() {
             Family::Overload => overload_scene(pattern, run).await,
             Family::Cancellation => cancellation_scene(pattern, run).await,
             Family::Resilience => resilience_scene(pattern, run).await,
             Family::Flow => flow_scene(pattern, run).await,
+        };
+        match loaded {
+            Ok(view) => {
+                view.unwrap_or_else(|| unreachable!("checked when compiled: {pattern} has a view"))
+            }
+            Err(_) => view! { <chrome::NotLoaded /> }.into_any(),
         }
-        .unwrap_or_else(|| unreachable!("checked when compiled: {pattern} has a view"))
     })
 }
+
+/// A module's function, or why its module could not be fetched.
+type Loaded<T> = Result<T, leptos::wasm_split::SplitLoaderError>;
 
 /// Starts fetching `family`'s views, without waiting for them.
 pub(crate) fn fetch_views(family: Family) {
     leptos::task::spawn_local(async move {
-        match family {
+        // A failed fetch is not kept: showing the page tries again.
+        let _ = match family {
             Family::Overload => fetch_overload_views().await,
             Family::Cancellation => fetch_cancellation_views().await,
             Family::Resilience => fetch_resilience_views().await,
             Family::Flow => fetch_flow_views().await,
-        }
+        };
     });
 }
 
@@ -117,7 +126,9 @@ pub(crate) fn fetch_views(family: Family) {
 /// ready.
 fn fetch_all_views_when_idle() {
     let fetch = || {
-        leptos::task::spawn_local(page::fetch_page_views());
+        leptos::task::spawn_local(async {
+            let _ = page::fetch_page_views().await;
+        });
         for family in Family::ALL {
             fetch_views(family);
         }
@@ -129,32 +140,44 @@ fn fetch_all_views_when_idle() {
 /// page's own modules, before a teacher's first click.
 const IDLE_FETCH_MS: u64 = 1500;
 
-#[wasm_split(overload_views, wasm_split_path = ::leptos::wasm_split, preload(fetch_overload_views))]
-fn overload_scene(pattern: PatternId, run: String) -> Option<AnyView> {
-    overload::scene(pattern, run)
+#[wasm_split(
+    overload_views,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(fetch_overload_views),
+    fallible
+)]
+fn overload_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
+    Ok(overload::scene(pattern, run))
 }
 
 #[wasm_split(
     cancellation_views,
     wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_cancellation_views)
+    preload(fetch_cancellation_views),
+    fallible
 )]
-fn cancellation_scene(pattern: PatternId, run: String) -> Option<AnyView> {
-    cancellation::scene(pattern, run)
+fn cancellation_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
+    Ok(cancellation::scene(pattern, run))
 }
 
 #[wasm_split(
     resilience_views,
     wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_resilience_views)
+    preload(fetch_resilience_views),
+    fallible
 )]
-fn resilience_scene(pattern: PatternId, run: String) -> Option<AnyView> {
-    resilience::scene(pattern, run)
+fn resilience_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
+    Ok(resilience::scene(pattern, run))
 }
 
-#[wasm_split(flow_views, wasm_split_path = ::leptos::wasm_split, preload(fetch_flow_views))]
-fn flow_scene(pattern: PatternId, run: String) -> Option<AnyView> {
-    flow::scene(pattern, run)
+#[wasm_split(
+    flow_views,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(fetch_flow_views),
+    fallible
+)]
+fn flow_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
+    Ok(flow::scene(pattern, run))
 }
 
 /// Reactive text (or attribute value). Every call site shares one closure

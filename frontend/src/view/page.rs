@@ -1,7 +1,7 @@
 //! A pattern's page: its title and idea, its live scene and counters, and
 //! the controls of its default run.
 
-use super::chrome::NotFound;
+use super::chrome::{NotFound, NotLoaded};
 use super::classroom::{AskMenu, ForkButton};
 use super::code::CodePane;
 use super::controls::{Controls, lifecycle_buttons, param_field};
@@ -34,7 +34,12 @@ pub fn PatternRoute(id: String) -> impl IntoView {
             // The page's views and the family's are modules of their own:
             // both are fetched at once, not one after the other.
             super::fetch_views(pattern.family());
-            Suspend::new(async move { pattern_page(pattern, run, at).await }).into_any()
+            Suspend::new(async move {
+                pattern_page(pattern, run, at)
+                    .await
+                    .unwrap_or_else(|_| view! { <NotLoaded /> }.into_any())
+            })
+            .into_any()
         }
         None => view! { <NotFound /> }.into_any(),
     })
@@ -42,9 +47,18 @@ pub fn PatternRoute(id: String) -> impl IntoView {
 
 /// A pattern's page, in a module of its own (`split_page_views.wasm`):
 /// the welcome page does without it.
-#[wasm_split(page_views, wasm_split_path = ::leptos::wasm_split, preload(fetch_page_views))]
-pub(crate) fn pattern_page(pattern: PatternId, run: String, at: Option<u64>) -> AnyView {
-    view! { <PatternPage pattern run at /> }.into_any()
+#[wasm_split(
+    page_views,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(fetch_page_views),
+    fallible
+)]
+pub(crate) fn pattern_page(
+    pattern: PatternId,
+    run: String,
+    at: Option<u64>,
+) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+    Ok(view! { <PatternPage pattern run at /> }.into_any())
 }
 
 #[component]

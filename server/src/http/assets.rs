@@ -209,9 +209,20 @@ pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     serve::<Assets, CompressedAssets>(file, &headers, cache)
 }
 
-pub async fn package(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    let (file, cache) = versioned(&file);
+pub async fn package(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let (file, cache) = versioned(&path);
+    // The split modules and their loader fit only the main module they were
+    // cut from: a tab of another build is refused them, and offers a reload.
+    let stale = path.contains('/') && cache != FOREVER;
+    if stale && fits_one_build(file) {
+        return not_found_now();
+    }
     serve::<Package, Package>(file, &headers, cache)
+}
+
+/// Whether `file` works only beside the main module of its own build.
+fn fits_one_build(file: &str) -> bool {
+    file == "__wasm_split.js" || (file.ends_with(".wasm") && file != "frontend_bg.wasm")
 }
 
 /// The file a path names, and how long it may be kept: forever under this

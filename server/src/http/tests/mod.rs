@@ -841,6 +841,7 @@ async fn the_page_is_served_for_deep_links() {
         (format!("/pkg/{version}/frontend.js"), "immutable"),
         (format!("/assets/{version}/app.css"), "immutable"),
         ("/pkg/frontend.js".to_owned(), "no-cache"),
+        ("/pkg/0123456789abcdef/frontend.js".to_owned(), "no-cache"),
         ("/assets/0123456789abcdef/app.css".to_owned(), "no-cache"),
     ] {
         let request = Request::builder()
@@ -860,6 +861,30 @@ async fn the_page_is_served_for_deep_links() {
     }
     if cfg!(frontend_skipped) {
         return; // built with DASHBOARD_SKIP_WASM: there is no bundle
+    }
+    // A split module fits only its own build's main module: a tab of
+    // another build is refused it (and offers a reload), not handed one
+    // that would call the wrong functions.
+    for (uri, status) in [
+        (
+            format!("/pkg/{version}/split_flow_views.wasm"),
+            StatusCode::OK,
+        ),
+        (
+            "/pkg/0123456789abcdef/split_flow_views.wasm".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/pkg/0123456789abcdef/__wasm_split.js".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/pkg/0123456789abcdef/frontend_bg.wasm".to_owned(),
+            StatusCode::OK,
+        ),
+    ] {
+        let (answer, _) = call(&state, "GET", &uri, None, false).await;
+        assert_eq!(answer, status, "{uri}");
     }
     // Every module goes out pre-compressed to browsers that take brotli.
     let mut modules = 0;
