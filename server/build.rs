@@ -5,7 +5,6 @@
 //! Set `DASHBOARD_SKIP_WASM=1` to skip this (for `cargo check`/`clippy`
 //! loops); the server then serves a page that says the app was not built.
 
-use std::collections::HashMap;
 use std::env;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,10 +22,6 @@ fn main() {
         .to_path_buf();
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let pkg = out.join("pkg");
-    // Module names follow the split: a file of an earlier build must not linger.
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).expect("cannot clear the package directory");
-    }
     std::fs::create_dir_all(&pkg).expect("cannot create the package directory");
 
     // `assets` is embedded by rust-embed, which cannot see files added later:
@@ -55,93 +50,23 @@ fn main() {
 
     if env::var_os("DASHBOARD_SKIP_WASM").is_some() {
         write_placeholder(&pkg);
-        write_manifest(&out, &HashMap::new());
         println!("cargo:rustc-cfg=frontend_skipped");
         return;
     }
     let wasm = build_frontend(&root);
-    let main = split(&wasm, &pkg, &out);
     wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&main)
-        .out_name("frontend")
+        .input_path(&wasm)
         .web(true)
         .expect("wasm-bindgen accepts the web target")
         .omit_default_module_path(false)
-        // The split modules link against the main module's own exports.
-        .keep_lld_exports(true)
         // Function names only help a debugger; every browser tab downloads them.
         .remove_name_section(true)
         .remove_producers_section(true)
         .generate(&pkg)
-        .unwrap_or_else(|e| panic!("wasm-bindgen failed on {}: {e:#}", main.display()));
-    let entries =
-        std::fs::read_dir(&pkg).unwrap_or_else(|e| panic!("cannot list {}: {e}", pkg.display()));
-    for entry in entries {
-        let path = entry.expect("a readable directory entry").path();
-        if path
-            .extension()
-            .is_some_and(|ext| ext == "wasm" || ext == "js")
-        {
-            compress(&path);
-        }
+        .unwrap_or_else(|e| panic!("wasm-bindgen failed on {}: {e:#}", wasm.display()));
+    for file in ["frontend_bg.wasm", "frontend.js"] {
+        compress(&pkg.join(file));
     }
-}
-
-/// Cuts the app into the main module and one module per family's views
-/// (the `#[lazy]` functions), which the page fetches when first shown.
-/// Writes the family modules and their loader into `pkg`, and returns the
-/// main module, still to be bound by wasm-bindgen.
-fn split(wasm: &Path, pkg: &Path, out: &Path) -> PathBuf {
-    let input =
-        std::fs::read(wasm).unwrap_or_else(|e| panic!("cannot read {}: {e}", wasm.display()));
-    let main = wasm.with_file_name("frontend_main.wasm");
-    let mut options = wasm_split_cli_support::Options::new(&input);
-    options.output_dir = pkg;
-    options.main_out_path = &main;
-    options.main_module = "./frontend.js";
-    let split = wasm_split_cli_support::transform(options)
-        .unwrap_or_else(|e| panic!("splitting {} failed: {e:#}", wasm.display()));
-    // wasm-bindgen compacts the main module; the others are compacted here.
-    for module in &split.split_modules {
-        compact(module);
-    }
-    write_manifest(out, &split.prefetch_map);
-    main
-}
-
-/// Writes `split_modules.rs`: for each split point (`page_views`,
-/// `flow_views`, ...), the files a browser fetches to run it, so the page
-/// can ask for them beside the main module.
-fn write_manifest(out: &Path, modules: &HashMap<String, Vec<String>>) {
-    let mut splits: Vec<_> = modules.iter().collect();
-    splits.sort();
-    let mut rust = String::from(
-        "/// Each split point's module files under `/pkg/`, without `.wasm`.\n\
-         pub const SPLIT_MODULES: &[(&str, &[&str])] = &[\n",
-    );
-    for (split, files) in splits {
-        rust.push_str(&format!("    ({split:?}, &{files:?}),\n"));
-    }
-    rust.push_str("];\n");
-    std::fs::write(out.join("split_modules.rs"), rust)
-        .expect("cannot write the split modules' manifest");
-}
-
-/// Rewrites the module at `path` compactly (the splitter keeps the linker's
-/// padded indices) and without custom sections (function names): a browser
-/// runs it the same, and downloads less.
-fn compact(path: &Path) {
-    let mut module = walrus::ModuleConfig::new()
-        .generate_name_section(false)
-        .generate_producers_section(false)
-        .parse_file(path)
-        .unwrap_or_else(|e| panic!("{} is not valid wasm: {e:#}", path.display()));
-    let customs: Vec<_> = module.customs.iter().map(|(id, _)| id).collect();
-    for id in customs {
-        module.customs.delete(id);
-    }
-    std::fs::write(path, module.emit_wasm())
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
 /// Writes `<file>.br` beside `file`, at brotli's best quality: too slow to do
@@ -204,11 +129,10 @@ fn build_frontend(root: &Path) -> PathBuf {
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's settings are for the host, not for the browser build.
-    // Relocations tell the splitter which code and data each function uses.
-    build.env("CARGO_ENCODED_RUSTFLAGS", "-Clink-arg=--emit-relocs");
     for var in [
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
+        "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",

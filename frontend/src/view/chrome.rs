@@ -213,32 +213,6 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// Where a part of the app could not be fetched. Most likely the server
-/// was restarted with another build since this tab loaded: its modules
-/// only fit the build they were cut from, so the tab has to load afresh.
-#[component]
-pub fn NotLoaded() -> impl IntoView {
-    view! {
-        <article class="welcome not-loaded" role="alert">
-            <h2>"This page could not be loaded"</h2>
-            <p class="lead">
-                "Part of the app did not arrive, perhaps because the server was restarted with a newer version."
-            </p>
-            <p>
-                <button
-                    type="button"
-                    class="btn btn-primary"
-                    on:click=|_| {
-                        let _ = window().location().reload();
-                    }
-                >
-                    "Reload the page"
-                </button>
-            </p>
-        </article>
-    }
-}
-
 /// Messages from the server, e.g. why a command was refused.
 #[component]
 pub fn Toasts() -> impl IntoView {

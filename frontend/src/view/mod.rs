@@ -23,7 +23,6 @@ mod timeline;
 use crate::net;
 use crate::state::Model;
 use leptos::prelude::*;
-use leptos::wasm_split::wasm_split;
 use shared::{Family, PatternId, RunSnapshot};
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
@@ -84,100 +83,15 @@ const _: () = {
     }
 };
 
-/// The pattern's own view of `run`. Each family's views are a WebAssembly
-/// module of their own (`split_<family>_views.wasm`), fetched when a page of
-/// the family is first shown or the browser is idle: the app's first
-/// download carries the shell, not twenty-four scenes.
-pub(crate) fn scene(pattern: PatternId, run: String) -> impl IntoView {
-    Suspend::new(async move {
-        let loaded = match pattern.family() {
-            Family::Overload => overload_scene(pattern, run).await,
-            Family::Cancellation => cancellation_scene(pattern, run).await,
-            Family::Resilience => resilience_scene(pattern, run).await,
-            Family::Flow => flow_scene(pattern, run).await,
-        };
-        match loaded {
-            Ok(view) => {
-                view.unwrap_or_else(|| unreachable!("checked when compiled: {pattern} has a view"))
-            }
-            Err(_) => view! { <chrome::NotLoaded /> }.into_any(),
-        }
-    })
-}
-
-/// A module's function, or why its module could not be fetched.
-type Loaded<T> = Result<T, leptos::wasm_split::SplitLoaderError>;
-
-/// Starts fetching `family`'s views, without waiting for them.
-pub(crate) fn fetch_views(family: Family) {
-    leptos::task::spawn_local(async move {
-        // A failed fetch is not kept: showing the page tries again.
-        let _ = match family {
-            Family::Overload => fetch_overload_views().await,
-            Family::Cancellation => fetch_cancellation_views().await,
-            Family::Resilience => fetch_resilience_views().await,
-            Family::Flow => fetch_flow_views().await,
-        };
-    });
-}
-
-/// Fetches every module the app may show, once the first page is drawn and
-/// the browser has a moment: a click to another page then finds its views
-/// ready.
-fn fetch_all_views_when_idle() {
-    let fetch = || {
-        leptos::task::spawn_local(async {
-            let _ = page::fetch_page_views().await;
-        });
-        for family in Family::ALL {
-            fetch_views(family);
-        }
-    };
-    set_timeout(fetch, std::time::Duration::from_millis(IDLE_FETCH_MS));
-}
-
-/// How long after the start the other modules are fetched: after a first
-/// page's own modules, before a teacher's first click.
-const IDLE_FETCH_MS: u64 = 1500;
-
-#[wasm_split(
-    overload_views,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_overload_views),
-    fallible
-)]
-fn overload_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
-    Ok(overload::scene(pattern, run))
-}
-
-#[wasm_split(
-    cancellation_views,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_cancellation_views),
-    fallible
-)]
-fn cancellation_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
-    Ok(cancellation::scene(pattern, run))
-}
-
-#[wasm_split(
-    resilience_views,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_resilience_views),
-    fallible
-)]
-fn resilience_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
-    Ok(resilience::scene(pattern, run))
-}
-
-#[wasm_split(
-    flow_views,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_flow_views),
-    fallible
-)]
-fn flow_scene(pattern: PatternId, run: String) -> Loaded<Option<AnyView>> {
-    Ok(flow::scene(pattern, run))
+/// The pattern's own view of `run`.
+pub(crate) fn scene(pattern: PatternId, run: String) -> AnyView {
+    match pattern.family() {
+        Family::Overload => overload::scene(pattern, run),
+        Family::Cancellation => cancellation::scene(pattern, run),
+        Family::Resilience => resilience::scene(pattern, run),
+        Family::Flow => flow::scene(pattern, run),
+    }
+    .unwrap_or_else(|| unreachable!("checked when compiled: {pattern} has a view"))
 }
 
 /// Reactive text (or attribute value). Every call site shares one closure
@@ -313,7 +227,6 @@ pub fn App() -> impl IntoView {
     });
     Effect::new(move || net::follow(model, on_screen.get().into_iter().collect()));
     tick(wall);
-    fetch_all_views_when_idle();
     // On a narrow screen the navigation is a drawer the header opens.
     let nav_open = RwSignal::new(false);
 

@@ -1,7 +1,7 @@
 //! A pattern's page: its title and idea, its live scene and counters, and
 //! the controls of its default run.
 
-use super::chrome::{NotFound, NotLoaded};
+use super::chrome::NotFound;
 use super::classroom::{AskMenu, ForkButton};
 use super::code::CodePane;
 use super::controls::{Controls, lifecycle_buttons, param_field};
@@ -13,7 +13,6 @@ use super::{Ctx, ctx, dynamic, run_memo, scene, text, virtual_now};
 use crate::net;
 use crate::state::present::{duration_text, speed_text, status_key, status_text};
 use leptos::prelude::*;
-use leptos::wasm_split::wasm_split;
 use shared::PatternId;
 
 /// `/p/<id>`. Re-creates the page when the run changes, so each page
@@ -31,34 +30,10 @@ pub fn PatternRoute(id: String) -> impl IntoView {
                 .query
                 .with_untracked(|q| query_value(q, "at"))
                 .and_then(|v| v.parse::<u64>().ok());
-            // The page's views and the family's are modules of their own:
-            // both are fetched at once, not one after the other.
-            super::fetch_views(pattern.family());
-            Suspend::new(async move {
-                pattern_page(pattern, run, at)
-                    .await
-                    .unwrap_or_else(|_| view! { <NotLoaded /> }.into_any())
-            })
-            .into_any()
+            view! { <PatternPage pattern run at /> }.into_any()
         }
         None => view! { <NotFound /> }.into_any(),
     })
-}
-
-/// A pattern's page, in a module of its own (`split_page_views.wasm`):
-/// the welcome page does without it.
-#[wasm_split(
-    page_views,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(fetch_page_views),
-    fallible
-)]
-pub(crate) fn pattern_page(
-    pattern: PatternId,
-    run: String,
-    at: Option<u64>,
-) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
-    Ok(view! { <PatternPage pattern run at /> }.into_any())
 }
 
 #[component]

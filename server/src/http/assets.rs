@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use rust_embed::{EmbeddedFile, RustEmbed};
 use sha2::{Digest, Sha256};
-use shared::{Family, PatternId};
 use std::sync::LazyLock;
 
 #[derive(RustEmbed)]
@@ -42,13 +41,6 @@ const FAVICON_CACHE: &str = "max-age=86400";
 const REVALIDATE: &str = "no-cache";
 /// A file asked for under the build's version never changes.
 const FOREVER: &str = "public, max-age=31536000, immutable";
-
-/// The names of the app's own files: its glue, its WebAssembly modules and
-/// their brotli copies.
-#[cfg(test)]
-pub fn package_files() -> impl Iterator<Item = std::borrow::Cow<'static, str>> {
-    Package::iter()
-}
 
 /// The build's version: a hash of every file the page loads, the same
 /// for as long as the binary is.
@@ -86,97 +78,48 @@ impl Representation {
     }
 }
 
-// `SPLIT_MODULES`, written by `build.rs`.
-include!(concat!(env!("OUT_DIR"), "/split_modules.rs"));
-
-/// The modules a page needs beyond the main one: a pattern's page needs
-/// the page's views and its family's. The names are the frontend's split
-/// points.
-fn split_points(family: Option<Family>) -> Vec<&'static str> {
-    let Some(family) = family else {
-        return Vec::new();
-    };
-    let views = match family {
-        Family::Overload => "overload_views",
-        Family::Cancellation => "cancellation_views",
-        Family::Resilience => "resilience_views",
-        Family::Flow => "flow_views",
-    };
-    vec!["page_views", views]
-}
-
 /// The page with its files named under the build's version: plain, and
-/// brotli-compressed (once, when first asked for). A pattern's page also
-/// tells the browser to fetch its family's modules beside the main one,
-/// rather than after it has started.
-fn page(family: Option<Family>) -> &'static (Representation, Representation) {
-    static PAGES: LazyLock<Vec<(Representation, Representation)>> = LazyLock::new(|| {
-        std::iter::once(None)
-            .chain(Family::ALL.map(Some))
-            .map(build_page)
-            .collect()
-    });
-    let index = family.map_or(0, |f| 1 + f as usize);
-    &PAGES[index]
-}
-
-fn build_page(family: Option<Family>) -> (Representation, Representation) {
-    let raw = Assets::get("index.html")
-        .map(|f| f.data)
-        .unwrap_or_default();
-    let version = version();
-    // In a data block, `<` is escaped so nothing in the list can end it.
-    let patterns = serde_json::to_string(&super::api::pattern_list())
-        .unwrap_or_default()
-        .replace('<', "\\u003c");
-    let mut preloads = String::new();
-    for split in split_points(family) {
-        let files = SPLIT_MODULES
-            .iter()
-            .find(|(name, _)| *name == split)
-            .map_or(&[][..], |(_, files)| files);
-        for file in files {
-            preloads.push_str(&format!(
-                "<link rel=\"preload\" href=\"/pkg/{file}.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>\n    "
-            ));
+/// brotli-compressed (once, when first asked for).
+fn page() -> &'static (Representation, Representation) {
+    static PAGE: LazyLock<(Representation, Representation)> = LazyLock::new(|| {
+        let raw = Assets::get("index.html")
+            .map(|f| f.data)
+            .unwrap_or_default();
+        let version = version();
+        // In a data block, `<` is escaped so nothing in the list can end it.
+        let patterns = serde_json::to_string(&super::api::pattern_list())
+            .unwrap_or_default()
+            .replace('<', "\\u003c");
+        let html = String::from_utf8_lossy(&raw)
+            .replace("\"/assets/", &format!("\"/assets/{version}/"))
+            .replace("\"/pkg/", &format!("\"/pkg/{version}/"))
+            .replace(
+                "id=\"patterns\"></script>",
+                &format!("id=\"patterns\">{patterns}</script>"),
+            );
+        let mut compressed = Vec::new();
+        {
+            let mut writer = brotli::CompressorWriter::new(&mut compressed, 4096, 11, 22);
+            // Into memory: cannot fail.
+            let _ = std::io::Write::write_all(&mut writer, html.as_bytes());
         }
-    }
-    let html = String::from_utf8_lossy(&raw)
-        .replace(
-            "<script type=\"module\" src=\"/assets/boot.js\">",
-            &format!("{preloads}<script type=\"module\" src=\"/assets/boot.js\">"),
+        (
+            Representation::of(html.into_bytes()),
+            Representation::of(compressed),
         )
-        .replace("\"/assets/", &format!("\"/assets/{version}/"))
-        .replace("\"/pkg/", &format!("\"/pkg/{version}/"))
-        .replace(
-            "id=\"patterns\"></script>",
-            &format!("id=\"patterns\">{patterns}</script>"),
-        );
-    let mut compressed = Vec::new();
-    {
-        let mut writer = brotli::CompressorWriter::new(&mut compressed, 4096, 11, 22);
-        // Into memory: cannot fail.
-        let _ = std::io::Write::write_all(&mut writer, html.as_bytes());
-    }
-    (
-        Representation::of(html.into_bytes()),
-        Representation::of(compressed),
-    )
+    });
+    &PAGE
 }
 
 /// The app's one page, for `/` and every deep link under `/p/`.
-pub fn index(path: &str, headers: &HeaderMap) -> Response {
-    let family = path
-        .strip_prefix("/p/")
-        .and_then(PatternId::parse)
-        .map(PatternId::family);
-    let (plain, brotli) = page(family);
-    let (page, encoding) = if accepts_brotli(headers) {
+pub async fn index(headers: HeaderMap) -> Response {
+    let (plain, brotli) = page();
+    let (page, encoding) = if accepts_brotli(&headers) {
         (brotli, Some("br"))
     } else {
         (plain, None)
     };
-    let mut response = if holds(headers, &page.tag) {
+    let mut response = if holds(&headers, &page.tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut response = (
@@ -209,20 +152,9 @@ pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     serve::<Assets, CompressedAssets>(file, &headers, cache)
 }
 
-pub async fn package(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    let (file, cache) = versioned(&path);
-    // The split modules and their loader fit only the main module they were
-    // cut from: a tab of another build is refused them, and offers a reload.
-    let stale = path.contains('/') && cache != FOREVER;
-    if stale && fits_one_build(file) {
-        return not_found_now();
-    }
+pub async fn package(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let (file, cache) = versioned(&file);
     serve::<Package, Package>(file, &headers, cache)
-}
-
-/// Whether `file` works only beside the main module of its own build.
-fn fits_one_build(file: &str) -> bool {
-    file == "__wasm_split.js" || (file.ends_with(".wasm") && file != "frontend_bg.wasm")
 }
 
 /// The file a path names, and how long it may be kept: forever under this

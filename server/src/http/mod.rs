@@ -102,7 +102,7 @@ async fn page(
     uri: axum::extract::OriginalUri,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
-    let page = assets::index(uri.path(), &headers);
+    let page = assets::index(headers.clone()).await;
     class::page(&state, &uri, &headers, page)
 }
 

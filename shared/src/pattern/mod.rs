@@ -128,14 +128,6 @@ pub enum Family {
 }
 
 impl Family {
-    /// Every family, in the navigation's order.
-    pub const ALL: [Family; 4] = [
-        Family::Overload,
-        Family::Cancellation,
-        Family::Resilience,
-        Family::Flow,
-    ];
-
     /// The family's name, short enough for one line of the navigation.
     pub fn name(self) -> &'static str {
         match self {
